@@ -249,3 +249,13 @@ func decodeBase64(_ text: some StringProtocol, what: String) throws -> [UInt8] {
     }
     return Array(data)
 }
+
+extension SSHPublicKey {
+    /// An RSA key from its big-endian modulus and exponent (as in a JWK), 2048 to 16384 bits.
+    public init(rsaModulus modulus: some Collection<UInt8>, exponent: some Collection<UInt8>) throws {
+        guard exponent.count <= Self.maximumRSAExponentBytes, modulus.count <= Self.maximumRSABits / 8 + 1 else {
+            throw SSHKeyError(.limitExceeded, "RSA modulus or exponent too long")
+        }
+        self.init(backing: .rsa(try Self.makeRSA(modulus: modulus, exponent: exponent)))
+    }
+}

@@ -117,3 +117,97 @@ public func crtauthExecutable() throws -> String {
     }
     throw ProcessError(message: "the crtauth executable was not found beside \(CommandLine.arguments[0]); run 'swift build' first")
 }
+
+/// A long-running child (an agent, a server) started with a clean signal mask — Swift's
+/// threads block signals, and a child that inherits that mask may never see SIGTERM — and
+/// stopped by its pid.
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `pid` and `exited` are only touched in init and stop(), which callers serialise.
+    public let pid: pid_t
+    private var exited = false
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [Int32(0), 1, 2] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        let env = (environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } } ?? ProcessInfo.processInfo.environment)
+            .map { "\($0.key)=\($0.value)" }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw ProcessError(message: "cannot start \(executable): errno \(rc)") }
+        self.pid = pid
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; reaps the child.
+    public func stop(grace: Double = 5) {
+        guard !self.exited else { return }
+        kill(self.pid, SIGTERM)
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(grace)
+        while waitpid(self.pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(self.pid, SIGKILL)
+                waitpid(self.pid, &status, 0)
+                break
+            }
+            usleep(5_000)
+        }
+        self.exited = true
+    }
+
+    deinit { self.stop() }
+}
+
+/// Waits up to `timeout` seconds for a file (a socket, a pid file) to appear.
+public func waitForFile(_ path: String, timeout: Double = 5) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !FileManager.default.fileExists(atPath: path) {
+        if Date() > deadline { return false }
+        usleep(5_000)
+    }
+    return true
+}
+
+/// A real `ssh-agent` on its own socket in a temp dir, run in the foreground (`-D`) as our
+/// child and stopped by its pid.
+public final class SSHAgentProcess: Sendable {
+    public let socketPath: String
+    private let directory: TemporaryDirectory
+    private let child: ChildProcess
+
+    public init() throws {
+        self.directory = try TemporaryDirectory()
+        self.socketPath = self.directory.file("agent.sock")
+        self.child = try ChildProcess("/usr/bin/ssh-agent", ["-D", "-a", self.socketPath])
+        guard waitForFile(self.socketPath) else {
+            self.child.stop()
+            throw ProcessError(message: "ssh-agent did not create its socket within 5 s")
+        }
+    }
+
+    /// The environment that points OpenSSH tools at this agent.
+    public var environment: [String: String] { ["SSH_AUTH_SOCK": self.socketPath] }
+
+    /// `ssh-add` of a key file into this agent.
+    public func add(_ keyPath: String) throws {
+        try mustRun("ssh-add", ["-q", keyPath], environment: self.environment)
+    }
+
+    public func stop() { self.child.stop() }
+}
