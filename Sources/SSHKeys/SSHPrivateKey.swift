@@ -255,3 +255,13 @@ extension SSHPrivateKey {
         }
     }
 }
+
+extension SSHPrivateKey {
+    /// `string type ‖ private fields ‖ string comment`, as SSH_AGENTC_ADD_IDENTITY carries it.
+    package var agentEncoding: [UInt8] {
+        var writer = SSHWireWriter()
+        self.write(to: &writer)
+        writer.writeString(self.comment)
+        return writer.bytes
+    }
+}
