@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "SSHKeys",
                 "SSHAgent",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6

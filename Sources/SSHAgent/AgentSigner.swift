@@ -3,15 +3,20 @@ import SSHKeys
 /// A ``Signer`` backed by one key in ssh-agent.
 public struct AgentSigner: Signer {
     public let agent: SSHAgentClient
+    /// What signatures embed (a certificate, say).
     public let identity: SSHPublicIdentity
+    /// What the agent is asked to sign with: ``identity`` unless the agent holds only the plain
+    /// key of a certificate.
+    public let signingIdentity: SSHPublicIdentity
 
-    public init(agent: SSHAgentClient, identity: SSHPublicIdentity) {
+    public init(agent: SSHAgentClient, identity: SSHPublicIdentity, signingIdentity: SSHPublicIdentity? = nil) {
         self.agent = agent
         self.identity = identity
+        self.signingIdentity = signingIdentity ?? identity
     }
 
     public func sign(_ data: [UInt8], algorithm: SSHSignatureAlgorithm?) async throws -> SSHSignature {
-        try await self.agent.sign(data, with: self.identity, algorithm: algorithm)
+        try await self.agent.sign(data, with: self.signingIdentity, algorithm: algorithm)
     }
 }
 

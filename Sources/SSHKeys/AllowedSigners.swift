@@ -103,7 +103,13 @@ public struct AllowedSigners: Sendable {
     /// `ssh-keygen -Y verify`: the signature over `message` must verify in `namespace`, and a
     /// line must allow its signer as `principal` at `time` (seconds since the epoch).
     public func verify(_ signature: SSHSig, message: some DataProtocol, principal: String, namespace: String, at time: UInt64) throws {
-        try signature.verify(message, namespace: namespace)
+        try self.verify(signature, signedData: SSHSigSignedData(message: message, namespace: namespace, hashAlgorithm: signature.hashAlgorithm), principal: principal, at: time)
+    }
+
+    /// Like ``verify(_:message:principal:namespace:at:)`` with the message already hashed.
+    public func verify(_ signature: SSHSig, signedData: SSHSigSignedData, principal: String, at time: UInt64) throws {
+        let namespace = signedData.namespace
+        try signature.verify(signedData)
         guard self.entries.contains(where: { $0.allows(signature.signer, principal: principal, namespace: namespace, at: time) }) else {
             throw SSHKeyError(.invalidSignature, "no allowed_signers line lets key \(signature.signer.publicKey.sha256Fingerprint) sign as \(SSHKeyError.quoted(principal)) in namespace \(SSHKeyError.quoted(namespace))")
         }

@@ -187,3 +187,21 @@ extension SSHPrivateKey {
         return PEMBlock(label: Self.openSSHLabel, der: out.bytes).armored(width: 70)
     }
 }
+
+extension SSHPrivateKey {
+    /// The public key in an openssh-key-v1 file's header, read without decrypting anything.
+    public static func publicKey(ofOpenSSHFile text: some StringProtocol) throws -> SSHPublicKey {
+        let block = try PEMBlock(parsing: text)
+        guard block.label == openSSHLabel, block.der.starts(with: openSSHMagic) else {
+            throw SSHKeyError(.invalidPEM, "not an OPENSSH PRIVATE KEY file")
+        }
+        var reader = SSHWireReader(block.der.dropFirst(openSSHMagic.count), what: "private key file")
+        _ = try reader.readString(field: "cipher name", limit: 64)
+        _ = try reader.readString(field: "KDF name", limit: 64)
+        _ = try reader.readString(field: "KDF options", limit: 1024)
+        guard try reader.readUInt32() == 1 else {
+            throw SSHKeyError(.limitExceeded, "the file must hold exactly one key")
+        }
+        return try SSHPublicKey(wireBlob: try reader.readString(field: "public key"))
+    }
+}

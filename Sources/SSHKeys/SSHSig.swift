@@ -46,6 +46,13 @@ public struct SSHSigSignedData: Sendable, Hashable {
         self.messageHash = hashAlgorithm.hash(message)
     }
 
+    /// Uses an already computed hash of the message (for streaming large files).
+    public init(messageHash: [UInt8], namespace: String, hashAlgorithm: SSHSigHashAlgorithm) {
+        self.namespace = namespace
+        self.hashAlgorithm = hashAlgorithm
+        self.messageHash = messageHash
+    }
+
     /// The serialized bytes that are signed.
     public var bytes: [UInt8] {
         var writer = SSHWireWriter()
@@ -92,10 +99,15 @@ public struct SSHSig: Hashable, Sendable {
         hashAlgorithm: SSHSigHashAlgorithm = .sha512,
         with signer: some Signer
     ) async throws -> SSHSig {
+        try await self.sign(SSHSigSignedData(message: message, namespace: namespace, hashAlgorithm: hashAlgorithm), with: signer)
+    }
+
+    /// Signs prepared ``SSHSigSignedData`` (its namespace must not be empty).
+    public static func sign(_ data: SSHSigSignedData, with signer: some Signer) async throws -> SSHSig {
+        let namespace = data.namespace, hashAlgorithm = data.hashAlgorithm
         guard !namespace.isEmpty, namespace.utf8.count <= maximumNamespaceLength else {
             throw SSHKeyError(.invalidEncoding, "an SSHSIG namespace must be 1 to \(maximumNamespaceLength) bytes")
         }
-        let data = SSHSigSignedData(message: message, namespace: namespace, hashAlgorithm: hashAlgorithm)
         // RSA: SHA-512 for sha512 messages, SHA-256 for sha256 (as OpenSSH ≥ 10.0 does).
         let algorithm: SSHSignatureAlgorithm? = signer.publicKey.type == .rsa ? (hashAlgorithm == .sha256 ? .rsaSHA256 : .rsaSHA512) : nil
         let signature = try await signer.sign(data.bytes, algorithm: algorithm)
@@ -158,6 +170,16 @@ public struct SSHSig: Hashable, Sendable {
     /// sign is the caller's (or ``AllowedSigners``') business. A certificate signer's CA
     /// signature is checked too.
     public func verify(_ message: some DataProtocol, namespace expected: String, policy: SSHVerificationPolicy = .standard) throws {
+        try self.verify(SSHSigSignedData(message: message, namespace: expected, hashAlgorithm: self.hashAlgorithm), policy: policy)
+    }
+
+    /// Like ``verify(_:namespace:policy:)`` with the message already hashed (with this
+    /// signature's ``hashAlgorithm``).
+    public func verify(_ data: SSHSigSignedData, policy: SSHVerificationPolicy = .standard) throws {
+        let expected = data.namespace
+        guard data.hashAlgorithm == self.hashAlgorithm else {
+            throw SSHKeyError(.invalidSignature, "the message was hashed with \(data.hashAlgorithm.name), the signature uses \(self.hashAlgorithm.name)")
+        }
         guard self.namespace == expected else {
             throw SSHKeyError(.namespaceMismatch, "the signature is for namespace \(SSHKeyError.quoted(self.namespace)), not \(SSHKeyError.quoted(expected))")
         }
@@ -167,7 +189,6 @@ public struct SSHSig: Hashable, Sendable {
         if case .certificate(let certificate) = self.signer {
             try certificate.verifyCASignature()
         }
-        let data = SSHSigSignedData(message: message, namespace: self.namespace, hashAlgorithm: self.hashAlgorithm)
         try self.signer.publicKey.verify(self.signature, for: data.bytes, policy: policy)
     }
 }

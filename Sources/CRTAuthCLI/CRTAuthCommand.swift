@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct CRTAuthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crtauth",
+        abstract: "Public-key authentication for HTTP APIs with the SSH keys you already have.",
+        version: "0.1.0",
+        subcommands: [FingerprintCommand.self, SignCommand.self, VerifyCommand.self, AgentCommand.self]
+    )
+}
