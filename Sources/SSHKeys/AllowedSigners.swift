@@ -85,17 +85,7 @@ public struct AllowedSigners: Sendable {
 
     /// Parses a whole file, skipping blanks and `#` comments; a malformed line throws with its number.
     public init(parsing text: some StringProtocol) throws {
-        var entries: [AllowedSigner] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            do {
-                entries.append(try AllowedSigner(line: trimmed))
-            } catch let error as SSHKeyError {
-                throw SSHKeyError(error.code, "line \(number + 1): \(error.message)")
-            }
-        }
-        self.entries = entries
+        self.entries = try parseKeyListLines(text) { try AllowedSigner(line: $0) }
     }
 
     public init(entries: [AllowedSigner]) { self.entries = entries }

@@ -52,16 +52,6 @@ public struct AuthorizedKey: Hashable, Sendable {
 public enum AuthorizedKeys {
     /// Parses every key line, skipping blanks and comments; a malformed line throws with its number.
     public static func parse(_ text: some StringProtocol) throws -> [AuthorizedKey] {
-        var out: [AuthorizedKey] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            do {
-                out.append(try AuthorizedKey(line: trimmed))
-            } catch let error as SSHKeyError {
-                throw SSHKeyError(error.code, "line \(number + 1): \(error.message)")
-            }
-        }
-        return out
+        try parseKeyListLines(text) { try AuthorizedKey(line: $0) }
     }
 }

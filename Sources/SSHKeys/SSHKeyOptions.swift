@@ -106,3 +106,19 @@ public func parseSSHTimestamp(_ text: String, timeZone: TimeZone = .current) thr
     }
     return UInt64(date.timeIntervalSince1970)
 }
+
+/// Parses each non-blank, non-`#` line of a key list file with `parse`, prefixing errors with
+/// the line number.
+func parseKeyListLines<T>(_ text: some StringProtocol, _ parse: (String) throws -> T) throws -> [T] {
+    var out: [T] = []
+    for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+        do {
+            out.append(try parse(trimmed))
+        } catch let error as SSHKeyError {
+            throw SSHKeyError(error.code, "line \(number + 1): \(error.message)")
+        }
+    }
+    return out
+}
