@@ -7,17 +7,30 @@ let package = Package(
     name: "swift-crtauth-benchmarks",
     platforms: [.macOS(.v14)],
     dependencies: [
-        .package(path: "../"),
+        .package(name: "swift-crtauth", path: "../"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .executableTarget(
-            name: "SSHKeysBenchmarks",
+        .target(
+            name: "BenchmarkCases",
             dependencies: [
                 .product(name: "SSHKeys", package: "swift-crtauth"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "VerifyRatio",
+            dependencies: ["BenchmarkCases"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "SSHKeysBenchmarks",
+            dependencies: [
+                "BenchmarkCases",
+                .product(name: "SSHKeys", package: "swift-crtauth"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/SSHKeysBenchmarks",

@@ -122,6 +122,15 @@ extension SSHPublicKey {
     /// ``SSHKeyError/Code-swift.struct/algorithmNotAllowed`` or
     /// ``SSHKeyError/Code-swift.struct/userPresenceRequired``.
     public func verify(_ signature: SSHSignature, for data: some DataProtocol, policy: SSHVerificationPolicy = .standard) throws {
+        // One non-generic body over contiguous bytes: the hot path is then specialised inside
+        // this module, whatever collection the caller passes.
+        if let done: Void = try data.withContiguousStorageIfAvailable({ try self.verify(signature, bytes: UnsafeRawBufferPointer($0), policy: policy) }) {
+            return done
+        }
+        try Array(data).withUnsafeBytes { try self.verify(signature, bytes: $0, policy: policy) }
+    }
+
+    private func verify(_ signature: SSHSignature, bytes data: UnsafeRawBufferPointer, policy: SSHVerificationPolicy) throws {
         guard signature.algorithm.keyType == self.type else {
             throw SSHKeyError(.keyTypeMismatch, "a \(signature.algorithm.name) signature cannot come from a \(self.type.name) key")
         }
