@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .library(name: "SSHAgent", targets: ["SSHAgent"]),
+        .library(name: "CRTAuth", targets: ["CRTAuth"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -30,6 +31,14 @@ let package = Package(
         .target(
             name: "SSHAgent",
             dependencies: ["SSHKeys"],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "CRTAuth",
+            dependencies: [
+                "SSHKeys",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSwift6
         ),
         .executableTarget(
@@ -56,6 +65,12 @@ let package = Package(
         .testTarget(
             name: "SSHAgentTests",
             dependencies: ["SSHKeys", "SSHAgent", "TestSupport"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthTests",
+            dependencies: ["CRTAuth", "SSHKeys", "SSHAgent", "TestSupport"],
+            resources: [.copy("Vectors")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -1,0 +1,256 @@
+import Crypto
+import Foundation
+import SSHKeys
+
+/// Why an authentication attempt failed. These are expected outcomes, not errors: the server
+/// logs the reason and answers with a fixed short body.
+public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible {
+    public struct Reason: Hashable, Sendable, CustomStringConvertible {
+        private enum Backing: Hashable, Sendable {
+            case badMAC, wrongServer, expired, notYetValid, lifetimeTooLong, badSignature, refused, unknownUser, keyExpired
+        }
+        private let backing: Backing
+        private init(_ backing: Backing) { self.backing = backing }
+        /// The HMAC does not verify with any configured secret (forged or another cluster's).
+        public static let badMAC = Reason(.badMAC)
+        /// The challenge was issued for another server name.
+        public static let wrongServer = Reason(.wrongServer)
+        /// Past its `valid_to`.
+        public static let expired = Reason(.expired)
+        /// Before its `valid_from` (clock skew between servers).
+        public static let notYetValid = Reason(.notYetValid)
+        /// A token spanning more than 600 s.
+        public static let lifetimeTooLong = Reason(.lifetimeTooLong)
+        /// The signature does not verify with the user's key (or the user is unknown: the two
+        /// are reported alike to the client).
+        public static let badSignature = Reason(.badSignature)
+        /// The key provider refused the user.
+        public static let refused = Reason(.refused)
+        /// The user does not exist (for the log only; clients see ``badSignature``).
+        public static let unknownUser = Reason(.unknownUser)
+        /// The key's `expiry-time` has passed.
+        public static let keyExpired = Reason(.keyExpired)
+        public var description: String { String(describing: self.backing) }
+    }
+
+    public let reason: Reason
+    /// The username the attempt was for, when known (for the audit log).
+    public let username: String?
+    public var description: String { "\(self.reason)" + (self.username.map { " (user \($0))" } ?? "") }
+}
+
+/// Who authenticated, with which key, by which scheme.
+public struct AuthenticatedIdentity: Hashable, Sendable {
+    public let username: String
+    /// `SHA256:` fingerprint of the key that signed (empty for token validation, which does not
+    /// carry the key).
+    public let keyFingerprint: String
+    public let scheme: String
+}
+
+/// The result of a server operation that may fail for expected reasons.
+public enum AuthenticationOutcome<Success: Sendable>: Sendable {
+    case success(Success)
+    case failure(AuthenticationFailure)
+}
+
+/// A crtauth server: challenges, tokens, validation. Pure — the clock (`now`), randomness and
+/// key lookup are passed in — so one value can serve any number of concurrent requests and any
+/// number of instances sharing the secrets form one cluster.
+public struct AuthServer: Sendable {
+    /// Seconds a challenge and token start before "now" (clock skew between servers).
+    public static let clockFudge: UInt64 = 2
+    /// Seconds a challenge stays valid.
+    public static let responseTimeout: UInt64 = 20
+    /// Default token lifetime in seconds.
+    public static let defaultTokenLifetime: UInt64 = 60
+    /// Longest token span accepted (`valid_to − valid_from`).
+    public static let maximumTokenLifetime: UInt64 = 600
+
+    public struct Configuration: Sendable {
+        /// The name clients connect to; checked in challenges. `[A-Za-z0-9.-]`, ≤ 255.
+        public var serverName: String
+        /// HMAC secrets, newest first: the first signs, all verify (rotation).
+        public var secrets: [SymmetricKey]
+        /// Which token format to issue: `.v0` shares tokens with Python servers, `.v1` with Java.
+        public var tokenFormat: CRTAuthVersion
+        /// Seconds a token lives (≤ 598, so that with the 2 s fudge it stays ≤ 600).
+        public var tokenLifetime: UInt64
+        /// The oldest protocol version accepted for handshakes.
+        public var lowestSupportedVersion: CRTAuthVersion
+
+        public init(serverName: String, secrets: [SymmetricKey], tokenFormat: CRTAuthVersion = .v1, tokenLifetime: UInt64 = AuthServer.defaultTokenLifetime, lowestSupportedVersion: CRTAuthVersion = .v0) {
+            self.serverName = serverName
+            self.secrets = secrets
+            self.tokenFormat = tokenFormat
+            self.tokenLifetime = tokenLifetime
+            self.lowestSupportedVersion = lowestSupportedVersion
+        }
+    }
+
+    public let configuration: Configuration
+    public let keyProvider: any KeyProvider
+    private let random: @Sendable (Int) -> [UInt8]
+
+    /// - Parameter random: returns N random bytes; defaults to the system CSPRNG.
+    public init(configuration: Configuration, keyProvider: any KeyProvider, random: (@Sendable (Int) -> [UInt8])? = nil) throws {
+        let name = configuration.serverName
+        guard !name.isEmpty, name.utf8.count <= CRTAuthLimits.maximumServerNameLength,
+              name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }) else {
+            throw CRTAuthError(.invalidConfiguration, "the server name must be 1–255 characters of A–Z, a–z, 0–9, '.' and '-'")
+        }
+        guard !configuration.secrets.isEmpty, configuration.secrets.allSatisfy({ $0.bitCount >= 8 }) else {
+            throw CRTAuthError(.invalidConfiguration, "at least one non-empty secret is needed")
+        }
+        guard configuration.tokenFormat == .v0 || configuration.tokenFormat == .v1 else {
+            throw CRTAuthError(.invalidConfiguration, "tokens are issued in format v0 (Python) or v1 (Java)")
+        }
+        guard configuration.tokenLifetime >= 1, configuration.tokenLifetime + Self.clockFudge <= Self.maximumTokenLifetime else {
+            throw CRTAuthError(.invalidConfiguration, "the token lifetime must be 1 to \(Self.maximumTokenLifetime - Self.clockFudge) seconds")
+        }
+        self.configuration = configuration
+        self.keyProvider = keyProvider
+        self.random = random ?? { count in
+            var generator = SystemRandomNumberGenerator()
+            return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        }
+    }
+
+    private var signingSecret: SymmetricKey { self.configuration.secrets[0] }
+
+    // MARK: Challenge
+
+    /// Makes the challenge for `request` at `now` (Unix seconds). Unknown users get a
+    /// well-formed challenge with a fake fingerprint, indistinguishable from a real one.
+    /// Returns a failure only when the provider refuses the user.
+    public func createChallenge(for request: CRTAuthRequest, now: UInt64) async throws -> AuthenticationOutcome<CRTAuthChallenge> {
+        guard request.version >= self.configuration.lowestSupportedVersion else {
+            throw CRTAuthError(.unsupportedVersion, "protocol \(request.version) is not accepted here (lowest: \(self.configuration.lowestSupportedVersion))")
+        }
+        guard !request.username.isEmpty, request.username.utf8.count <= CRTAuthLimits.maximumUsernameLength else {
+            throw CRTAuthError(.tooLarge, "usernames are 1 to \(CRTAuthLimits.maximumUsernameLength) bytes")
+        }
+        let fingerprint: [UInt8]
+        switch try await self.lookup(request.username) {
+        case .noSuchUser:
+            fingerprint = self.fakeFingerprint(for: request.username, version: request.version)
+        case .refused:
+            return .failure(AuthenticationFailure(reason: .refused, username: request.username))
+        case .keys(let keys):
+            let usable = self.usableKeys(keys, version: request.version, now: now)
+            guard !usable.isEmpty else {
+                return .failure(AuthenticationFailure(reason: .refused, username: request.username))
+            }
+            fingerprint = request.version == .v2
+                ? usable.prefix(CRTAuthV2.maximumOfferedKeys).flatMap { Array(SHA256.hash(data: $0.key.wireBlob)) }
+                : usable[0].key.crtauthFingerprint
+        }
+        let unique = self.random(request.version == .v2 ? CRTAuthV2.uniqueDataLength : CRTAuthLimits.uniqueDataLength)
+        return .success(CRTAuthChallenge(
+            version: request.version, uniqueData: unique, validFrom: now - Self.clockFudge, validTo: now + Self.responseTimeout,
+            fingerprint: fingerprint, serverName: self.configuration.serverName, username: request.username, secret: self.signingSecret
+        ))
+    }
+
+    /// Python's fake fingerprint for unknown users: HMAC-SHA1(secret, username), first 6 bytes
+    /// (v2: a fake SHA-256 fingerprint, HMAC-SHA256 of the username).
+    func fakeFingerprint(for username: String, version: CRTAuthVersion) -> [UInt8] {
+        if version == .v2 { return Array(HMAC<SHA256>.authenticationCode(for: Array(username.utf8), using: self.signingSecret)) }
+        return Array(HMAC<Insecure.SHA1>.authenticationCode(for: Array(username.utf8), using: self.signingSecret).prefix(6))
+    }
+
+    /// Keys that can answer a challenge of `version`: RSA only for v0/v1; not expired.
+    func usableKeys(_ keys: [UserKey], version: CRTAuthVersion, now: UInt64) -> [UserKey] {
+        keys.filter { key in
+            if let expiry = key.expiresAt, expiry <= now { return false }
+            if version < .v2 { return key.key.type == .rsa && !key.isCertificateAuthority }
+            return true
+        }
+    }
+
+    private func lookup(_ username: String) async throws -> KeyLookup {
+        do {
+            return try await self.keyProvider.keys(for: username)
+        } catch let error as CRTAuthError {
+            throw error
+        } catch {
+            throw CRTAuthError(.keyProvider, "the key store failed: \(error)")
+        }
+    }
+
+    // MARK: Token
+
+    /// Checks a response and, when it proves possession of the user's key, issues a token.
+    /// Processing order: parse, MAC, server name, time window, key lookup, signature.
+    public func createToken(response text: some StringProtocol, now: UInt64) async throws -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
+        let response = try CRTAuthResponse(decoding: text)
+        guard response.version >= self.configuration.lowestSupportedVersion else {
+            throw CRTAuthError(.unsupportedVersion, "protocol \(response.version) is not accepted here")
+        }
+        let challenge = try CRTAuthChallenge(bytes: response.challengeBytes)
+        guard challenge.version == response.version else {
+            throw CRTAuthError(.malformed, "a \(response.version) response carries a \(challenge.version) challenge")
+        }
+        let username = challenge.username
+        guard challenge.isAuthentic(secrets: self.configuration.secrets) else {
+            return .failure(AuthenticationFailure(reason: .badMAC, username: username))
+        }
+        guard challenge.serverName == self.configuration.serverName else {
+            return .failure(AuthenticationFailure(reason: .wrongServer, username: username))
+        }
+        if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
+        if challenge.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: username)) }
+
+        let verified: SSHPublicKey?
+        switch try await self.lookup(username) {
+        case .refused:
+            return .failure(AuthenticationFailure(reason: .refused, username: username))
+        case .noSuchUser:
+            // Same work and the same answer as a wrong signature.
+            _ = Self.decoyKey?.isValidSignature(SSHSignature(algorithm: .insecureRSASHA1, rawSignature: response.signature), for: challenge.signedBytes, policy: .insecureLegacySHA1)
+            return .failure(AuthenticationFailure(reason: .unknownUser, username: username))
+        case .keys(let keys):
+            let usable = self.usableKeys(keys, version: challenge.version, now: now)
+            verified = challenge.version == .v2
+                ? try CRTAuthV2Verifier.verify(response: response, challenge: challenge, keys: usable, now: now)
+                : Self.verifyV1(signature: response.signature, over: challenge.signedBytes, keys: usable)
+        }
+        guard let key = verified else {
+            return .failure(AuthenticationFailure(reason: .badSignature, username: username))
+        }
+        let token = self.issueToken(for: username, now: now)
+        return .success((token, AuthenticatedIdentity(username: username, keyFingerprint: key.sha256Fingerprint, scheme: "crtauth-\(challenge.version)")))
+    }
+
+    /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) RSA key.
+    static func verifyV1(signature: [UInt8], over data: ArraySlice<UInt8>, keys: [UserKey]) -> SSHPublicKey? {
+        guard !signature.isEmpty else { return nil }
+        let sshSignature = SSHSignature(algorithm: .insecureRSASHA1, rawSignature: signature)
+        return keys.first { $0.key.isValidSignature(sshSignature, for: data, policy: .insecureLegacySHA1) }?.key
+    }
+
+    /// An RSA key nobody holds, verified against for unknown users so that they cost what a
+    /// wrong signature costs.
+    static let decoyKey: SSHPublicKey? = try? SSHPrivateKey(generating: .rsa, rsaBits: 2048).publicKey
+
+    /// Issues a token for `username` in the configured format.
+    public func issueToken(for username: String, now: UInt64) -> CRTAuthToken {
+        CRTAuthToken(version: self.configuration.tokenFormat, validFrom: now - Self.clockFudge, validTo: now + self.configuration.tokenLifetime, username: username, secret: self.signingSecret)
+    }
+
+    // MARK: Validation
+
+    /// Validates a token of either format (v0 `v…`, v1 `01…`), returning the username.
+    public func validateToken(_ text: some StringProtocol, now: UInt64) throws -> AuthenticationOutcome<String> {
+        let token = try CRTAuthToken(decoding: text)
+        guard token.isAuthentic(secrets: self.configuration.secrets) else {
+            return .failure(AuthenticationFailure(reason: .badMAC, username: nil))
+        }
+        if token.validTo < token.validFrom || token.validTo - token.validFrom > Self.maximumTokenLifetime {
+            return .failure(AuthenticationFailure(reason: .lifetimeTooLong, username: token.username))
+        }
+        if token.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: token.username)) }
+        if token.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: token.username)) }
+        return .success(token.username)
+    }
+}

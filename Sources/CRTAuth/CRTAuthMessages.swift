@@ -1,0 +1,434 @@
+import Crypto
+
+/// A crtauth protocol version: 0 (legacy XDR), 1 (msgpack, Spotify's current), 2 (ours).
+public struct CRTAuthVersion: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    private init(_ rawValue: UInt8) { self.rawValue = rawValue }
+    public static let v0 = CRTAuthVersion(0)
+    public static let v1 = CRTAuthVersion(1)
+    public static let v2 = CRTAuthVersion(2)
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "v\(self.rawValue)" }
+}
+
+/// Named limits of the crtauth wire format.
+public enum CRTAuthLimits {
+    /// Longest username (Python's `create_challenge` refuses more than 64).
+    public static let maximumUsernameLength = 64
+    /// Longest server name (Python's `AuthServer` refuses more than 255).
+    public static let maximumServerNameLength = 255
+    /// Longest base64url message we decode: a v2 response with a certificate and a 16384-bit
+    /// RSA signature fits in well under this.
+    public static let maximumEncodedLength = 64 * 1024
+    /// Longest RSA signature (16384-bit modulus).
+    public static let maximumSignatureLength = 2048
+    /// Size of a challenge's random `unique_data`.
+    public static let uniqueDataLength = 20
+    /// Size of the key fingerprint in v0/v1 challenges.
+    public static let fingerprintLength = 6
+}
+
+/// Magic bytes of the message kinds.
+enum Magic {
+    static let request = UInt8(ascii: "q")
+    static let challenge = UInt8(ascii: "c")
+    static let response = UInt8(ascii: "r")
+    static let token = UInt8(ascii: "t")
+    static let verifiable = UInt8(ascii: "v")
+}
+
+/// base64url-decodes a message, enforcing the size limit.
+func decodeMessage(_ text: some StringProtocol, what: String) throws -> [UInt8] {
+    guard !text.isEmpty else { throw CRTAuthError(.truncated, "the \(what) is empty") }
+    guard text.utf8.count <= CRTAuthLimits.maximumEncodedLength else {
+        throw CRTAuthError(.tooLarge, "the \(what) is longer than \(CRTAuthLimits.maximumEncodedLength) characters")
+    }
+    guard let bytes = Base64URL.decode(text) else {
+        throw CRTAuthError(.malformed, "the \(what) is not base64url")
+    }
+    return bytes
+}
+
+// MARK: - Request
+
+/// `X-CHAP: request:…` — who wants a challenge.
+public struct CRTAuthRequest: Hashable, Sendable {
+    public let version: CRTAuthVersion
+    public let username: String
+
+    public init(username: String, version: CRTAuthVersion = .v1) {
+        self.username = username
+        self.version = version
+    }
+
+    /// The text sent on the wire: the bare username for v0, base64url msgpack for v1 and v2.
+    public var encoded: String {
+        if self.version == .v0 { return self.username }
+        var writer = MessagePackWriter()
+        writer.writeUInt(UInt64(self.version.rawValue))
+        writer.writeUInt(UInt64(Magic.request))
+        writer.writeString(self.username)
+        return Base64URL.encode(writer.bytes)
+    }
+
+    /// Classifies a request value as a server must (crtauth.md §5.1): a value that decodes to a
+    /// v1/v2 request is one; anything else is a v0 bare username. Unlike Python, a 32–255-byte
+    /// username in str16 form is read as the v1 request it is. Fields after the username are
+    /// ignored (PROTOCOL.md's forward-compatibility rule).
+    public static func classify(_ value: String) -> CRTAuthRequest {
+        if value.utf8.count % 4 != 1, let bytes = Base64URL.decode(value), bytes.count >= 3,
+           bytes[0] == 1 || bytes[0] == 2, bytes[1] == Magic.request {
+            var reader = MessagePackReader(bytes, offset: 2, what: "request")
+            if let username = try? reader.readString("username", limit: 1024), !username.isEmpty {
+                return CRTAuthRequest(username: username, version: bytes[0] == 1 ? .v1 : .v2)
+            }
+        }
+        return CRTAuthRequest(username: value, version: .v0)
+    }
+
+    /// Parses a base64url v1/v2 request strictly (trailing fields allowed, as the spec says).
+    public init(decoding text: some StringProtocol) throws {
+        let bytes = try decodeMessage(text, what: "request")
+        var reader = MessagePackReader(bytes, what: "request")
+        let version = try reader.readUInt("version")
+        guard version == 1 || version == 2 else {
+            throw CRTAuthError(.unsupportedVersion, "request version \(version) is not supported")
+        }
+        guard try reader.readUInt("magic") == UInt64(Magic.request) else {
+            throw CRTAuthError(.wrongMessageType, "not a request")
+        }
+        self.username = try reader.readString("username", limit: 1024)
+        self.version = version == 1 ? .v1 : .v2
+    }
+}
+
+// MARK: - Challenge
+
+/// A challenge: what the server asks the client to sign, HMAC-protected so that the server
+/// keeps no state.
+public struct CRTAuthChallenge: Hashable, Sendable {
+    public let version: CRTAuthVersion
+    public let uniqueData: [UInt8]
+    /// Unix seconds.
+    public let validFrom: UInt64
+    /// Unix seconds.
+    public let validTo: UInt64
+    /// v0/v1: the 6-byte crtauth fingerprint of the user's key. v2: SHA-256 fingerprints (32
+    /// bytes each) of the keys the server accepts, concatenated.
+    public let fingerprint: [UInt8]
+    public let serverName: String
+    public let username: String
+    /// The complete message bytes, exactly as produced or received.
+    public let bytes: [UInt8]
+    /// The bytes the MAC covers.
+    let macInput: Range<Int>
+    let mac: [UInt8]
+
+    /// What the client signs: the whole message for v1, the inner XDR challenge for v0.
+    public var signedBytes: ArraySlice<UInt8> {
+        self.version == .v0 ? self.bytes[self.v0PayloadRange] : self.bytes[...]
+    }
+
+    private var v0PayloadRange: Range<Int> { self.macInput }
+
+    /// The base64url text.
+    public var encoded: String { Base64URL.encode(self.bytes) }
+
+    /// Builds and MACs a challenge.
+    package init(
+        version: CRTAuthVersion, uniqueData: [UInt8], validFrom: UInt64, validTo: UInt64,
+        fingerprint: [UInt8], serverName: String, username: String, secret: SymmetricKey
+    ) {
+        self.version = version
+        self.uniqueData = uniqueData
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.fingerprint = fingerprint
+        self.serverName = serverName
+        self.username = username
+        if version == .v0 {
+            var inner = XDRWriter()
+            inner.writeMagic(Magic.challenge)
+            inner.writeFixed(uniqueData)
+            inner.writeUInt32(UInt32(truncatingIfNeeded: validFrom))
+            inner.writeUInt32(UInt32(truncatingIfNeeded: validTo))
+            inner.writeOpaque(fingerprint)
+            inner.writeString(serverName)
+            inner.writeString(username)
+            let mac = Array(HMAC<Insecure.SHA1>.authenticationCode(for: inner.bytes, using: secret))
+            var outer = XDRWriter()
+            outer.writeMagic(Magic.verifiable)
+            outer.writeFixed(mac)
+            outer.writeOpaque(inner.bytes)
+            self.bytes = outer.bytes
+            self.macInput = 28..<(28 + inner.bytes.count)
+            self.mac = mac
+        } else {
+            var writer = MessagePackWriter()
+            writer.writeUInt(UInt64(version.rawValue))
+            writer.writeUInt(UInt64(Magic.challenge))
+            writer.writeBinary(uniqueData)
+            writer.writeUInt(validFrom)
+            writer.writeUInt(validTo)
+            writer.writeBinary(fingerprint)
+            writer.writeString(serverName)
+            writer.writeString(username)
+            let macInput = 0..<writer.bytes.count
+            let mac = Array(HMAC<SHA256>.authenticationCode(for: writer.bytes, using: secret))
+            writer.writeBinary(mac)
+            self.bytes = writer.bytes
+            self.macInput = macInput
+            self.mac = mac
+        }
+    }
+
+    /// Parses a challenge (v0 by its first byte `v`, v1/v2 by their version byte) without
+    /// checking its MAC — a client cannot; a server calls ``isAuthentic(secrets:)``.
+    public init(decoding text: some StringProtocol) throws {
+        try self.init(bytes: try decodeMessage(text, what: "challenge"))
+    }
+
+    /// Parses challenge bytes; see ``init(decoding:)``.
+    public init(bytes: [UInt8]) throws {
+        guard let first = bytes.first else { throw CRTAuthError(.truncated, "the challenge is empty") }
+        self.bytes = bytes
+        if first == Magic.verifiable {
+            var outer = XDRReader(bytes, what: "v0 challenge")
+            try outer.readMagic(Magic.verifiable)
+            self.mac = Array(try outer.readFixed(20, "HMAC"))
+            let payload = try outer.readOpaque("payload", limit: 4096)
+            try outer.expectEnd()
+            self.macInput = payload.startIndex..<payload.endIndex
+            var inner = XDRReader(Array(payload), what: "v0 challenge payload")
+            try inner.readMagic(Magic.challenge)
+            self.version = .v0
+            self.uniqueData = Array(try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data"))
+            self.validFrom = UInt64(try inner.readUInt32("valid_from"))
+            self.validTo = UInt64(try inner.readUInt32("valid_to"))
+            self.fingerprint = Array(try inner.readOpaque("fingerprint", limit: CRTAuthLimits.fingerprintLength))
+            self.serverName = try inner.readString("server name", limit: CRTAuthLimits.maximumServerNameLength)
+            self.username = try inner.readString("username", limit: CRTAuthLimits.maximumUsernameLength)
+            try inner.expectEnd()
+            return
+        }
+        var reader = MessagePackReader(bytes, what: "challenge")
+        let version = try reader.readUInt("version")
+        guard version == 1 || version == 2 else {
+            throw CRTAuthError(.unsupportedVersion, "challenge version \(version) is not supported")
+        }
+        guard try reader.readUInt("magic") == UInt64(Magic.challenge) else {
+            throw CRTAuthError(.wrongMessageType, "not a challenge")
+        }
+        self.version = version == 1 ? .v1 : .v2
+        let uniqueLength = version == 1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
+        self.uniqueData = Array(try reader.readBinary("unique data", limit: uniqueLength))
+        guard self.uniqueData.count == uniqueLength else {
+            throw CRTAuthError(.malformed, "challenge unique data must be \(uniqueLength) bytes")
+        }
+        self.validFrom = try reader.readUInt("valid_from")
+        self.validTo = try reader.readUInt("valid_to")
+        self.fingerprint = Array(try reader.readBinary("fingerprint", limit: version == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32))
+        if version == 1, self.fingerprint.count != CRTAuthLimits.fingerprintLength {
+            throw CRTAuthError(.malformed, "a v1 challenge fingerprint is 6 bytes")
+        }
+        if version == 2, self.fingerprint.isEmpty || self.fingerprint.count % 32 != 0 {
+            throw CRTAuthError(.malformed, "a v2 challenge carries whole SHA-256 fingerprints")
+        }
+        self.serverName = try reader.readString("server name", limit: CRTAuthLimits.maximumServerNameLength)
+        self.username = try reader.readString("username", limit: 1024)
+        self.macInput = 0..<reader.offset
+        let mac = try reader.readBinary("HMAC", limit: 32)
+        guard mac.count == 32 else { throw CRTAuthError(.malformed, "the challenge HMAC must be 32 bytes") }
+        self.mac = Array(mac)
+        try reader.expectEnd()
+    }
+
+    /// Whether one of `secrets` made this challenge's MAC (constant-time comparison).
+    public func isAuthentic(secrets: [SymmetricKey]) -> Bool {
+        let input = self.bytes[self.macInput]
+        for secret in secrets {
+            let valid = self.version == .v0
+                ? HMAC<Insecure.SHA1>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
+                : HMAC<SHA256>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
+            if valid { return true }
+        }
+        return false
+    }
+}
+
+// MARK: - Response
+
+/// A response: the challenge exactly as received plus the client's signature over it.
+public struct CRTAuthResponse: Hashable, Sendable {
+    public let version: CRTAuthVersion
+    /// The challenge bytes as the client received them.
+    public let challengeBytes: [UInt8]
+    /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 signature. v2: an SSHSIG blob.
+    public let signature: [UInt8]
+
+    public init(version: CRTAuthVersion, challengeBytes: [UInt8], signature: [UInt8]) {
+        self.version = version
+        self.challengeBytes = challengeBytes
+        self.signature = signature
+    }
+
+    /// The wire bytes.
+    public var bytes: [UInt8] {
+        if self.version == .v0 {
+            var writer = XDRWriter()
+            writer.writeMagic(Magic.response)
+            writer.writeOpaque(self.signature)
+            writer.writeOpaque(self.challengeBytes)
+            return writer.bytes
+        }
+        var writer = MessagePackWriter()
+        writer.writeUInt(UInt64(self.version.rawValue))
+        writer.writeUInt(UInt64(Magic.response))
+        writer.writeBinary(self.challengeBytes)
+        writer.writeBinary(self.signature)
+        return writer.bytes
+    }
+
+    /// The base64url text.
+    public var encoded: String { Base64URL.encode(self.bytes) }
+
+    /// Parses a response (v0 by its first byte `r`, v1/v2 by version byte).
+    public init(decoding text: some StringProtocol) throws {
+        let bytes = try decodeMessage(text, what: "response")
+        guard let first = bytes.first else { throw CRTAuthError(.truncated, "the response is empty") }
+        if first == Magic.response {
+            var reader = XDRReader(bytes, what: "v0 response")
+            try reader.readMagic(Magic.response)
+            self.signature = Array(try reader.readOpaque("signature", limit: CRTAuthLimits.maximumSignatureLength))
+            self.challengeBytes = Array(try reader.readOpaque("challenge", limit: 4096))
+            try reader.expectEnd()
+            self.version = .v0
+            return
+        }
+        var reader = MessagePackReader(bytes, what: "response")
+        let version = try reader.readUInt("version")
+        guard version == 1 || version == 2 else {
+            throw CRTAuthError(.unsupportedVersion, "response version \(version) is not supported")
+        }
+        guard try reader.readUInt("magic") == UInt64(Magic.response) else {
+            throw CRTAuthError(.wrongMessageType, "not a response")
+        }
+        self.version = version == 1 ? .v1 : .v2
+        self.challengeBytes = Array(try reader.readBinary("challenge", limit: 8192))
+        self.signature = Array(try reader.readBinary("signature", limit: version == 1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024))
+        try reader.expectEnd()
+    }
+}
+
+// MARK: - Token
+
+/// A token: who, and for how long, HMAC-protected. v0 is what Python servers issue and
+/// accept (XDR, HMAC-SHA1); v1 what Java servers issue and accept (msgpack, HMAC-SHA256).
+public struct CRTAuthToken: Hashable, Sendable {
+    public let version: CRTAuthVersion
+    public let validFrom: UInt64
+    public let validTo: UInt64
+    public let username: String
+    public let bytes: [UInt8]
+    let macInput: Range<Int>
+    let mac: [UInt8]
+
+    /// The base64url text.
+    public var encoded: String { Base64URL.encode(self.bytes) }
+
+    /// Builds and MACs a token.
+    package init(version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, secret: SymmetricKey) {
+        self.version = version
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.username = username
+        if version == .v0 {
+            var inner = XDRWriter()
+            inner.writeMagic(Magic.token)
+            inner.writeUInt32(UInt32(truncatingIfNeeded: validFrom))
+            inner.writeUInt32(UInt32(truncatingIfNeeded: validTo))
+            inner.writeString(username)
+            let mac = Array(HMAC<Insecure.SHA1>.authenticationCode(for: inner.bytes, using: secret))
+            var outer = XDRWriter()
+            outer.writeMagic(Magic.verifiable)
+            outer.writeFixed(mac)
+            outer.writeOpaque(inner.bytes)
+            self.bytes = outer.bytes
+            self.macInput = 28..<(28 + inner.bytes.count)
+            self.mac = mac
+        } else {
+            var writer = MessagePackWriter()
+            writer.writeUInt(1)
+            writer.writeUInt(UInt64(Magic.token))
+            writer.writeUInt(validFrom)
+            writer.writeUInt(validTo)
+            writer.writeString(username)
+            self.macInput = 0..<writer.bytes.count
+            let mac = Array(HMAC<SHA256>.authenticationCode(for: writer.bytes, using: secret))
+            writer.writeBinary(mac)
+            self.bytes = writer.bytes
+            self.mac = mac
+        }
+    }
+
+    /// Parses a token (v0 by first byte `v`, v1 by `01`) without checking its MAC.
+    public init(decoding text: some StringProtocol) throws {
+        try self.init(bytes: try decodeMessage(text, what: "token"))
+    }
+
+    public init(bytes: [UInt8]) throws {
+        guard let first = bytes.first else { throw CRTAuthError(.truncated, "the token is empty") }
+        self.bytes = bytes
+        if first == Magic.verifiable {
+            var outer = XDRReader(bytes, what: "v0 token")
+            try outer.readMagic(Magic.verifiable)
+            self.mac = Array(try outer.readFixed(20, "HMAC"))
+            let payload = try outer.readOpaque("payload", limit: 1024)
+            try outer.expectEnd()
+            self.macInput = payload.startIndex..<payload.endIndex
+            var inner = XDRReader(Array(payload), what: "v0 token payload")
+            try inner.readMagic(Magic.token)
+            self.validFrom = UInt64(try inner.readUInt32("valid_from"))
+            self.validTo = UInt64(try inner.readUInt32("valid_to"))
+            self.username = try inner.readString("username", limit: 1024)
+            try inner.expectEnd()
+            self.version = .v0
+            return
+        }
+        var reader = MessagePackReader(bytes, what: "token")
+        let version = try reader.readUInt("version")
+        guard version == 1 else { throw CRTAuthError(.unsupportedVersion, "token version \(version) is not supported") }
+        guard try reader.readUInt("magic") == UInt64(Magic.token) else {
+            throw CRTAuthError(.wrongMessageType, "not a token")
+        }
+        self.validFrom = try reader.readUInt("valid_from")
+        self.validTo = try reader.readUInt("valid_to")
+        self.username = try reader.readString("username", limit: 1024)
+        self.macInput = 0..<reader.offset
+        let mac = try reader.readBinary("HMAC", limit: 32)
+        guard mac.count == 32 else { throw CRTAuthError(.malformed, "the token HMAC must be 32 bytes") }
+        self.mac = Array(mac)
+        try reader.expectEnd()
+        self.version = .v1
+    }
+
+    /// Whether one of `secrets` made this token's MAC (constant-time comparison).
+    public func isAuthentic(secrets: [SymmetricKey]) -> Bool {
+        let input = self.bytes[self.macInput]
+        for secret in secrets {
+            let valid = self.version == .v0
+                ? HMAC<Insecure.SHA1>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
+                : HMAC<SHA256>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
+            if valid { return true }
+        }
+        return false
+    }
+}
+
+/// Constants of our crtauth v2 (see docs/PROTOCOL.md).
+public enum CRTAuthV2 {
+    /// v2 challenges carry 32 random bytes.
+    public static let uniqueDataLength = 32
+    /// Most key fingerprints one v2 challenge offers.
+    public static let maximumOfferedKeys = 16
+}

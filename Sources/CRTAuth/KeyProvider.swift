@@ -1,0 +1,50 @@
+import SSHKeys
+
+/// One key a user may authenticate with.
+public struct UserKey: Hashable, Sendable {
+    /// The key, or the CA key when ``isCertificateAuthority`` is set.
+    public let key: SSHPublicKey
+    /// Trust user certificates signed by ``key`` (principal = username) instead of the key.
+    public let isCertificateAuthority: Bool
+    /// When the key stops being accepted (`expiry-time`), Unix seconds.
+    public let expiresAt: UInt64?
+
+    public init(key: SSHPublicKey, isCertificateAuthority: Bool = false, expiresAt: UInt64? = nil) {
+        self.key = key
+        self.isCertificateAuthority = isCertificateAuthority
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What a key lookup found.
+public enum KeyLookup: Hashable, Sendable {
+    /// No such user: the server answers with a fake challenge (anti-enumeration).
+    case noSuchUser
+    /// The user exists but may not log in (no usable key, not in the group, …).
+    case refused(reason: String)
+    /// The user's keys, in preference order.
+    case keys([UserKey])
+}
+
+/// Where a server finds users' public keys: files, SQLite, PostgreSQL, LDAP, …
+public protocol KeyProvider: Sendable {
+    /// Looks up `username`'s keys. Throws only for operational faults (I/O, unreachable store).
+    func keys(for username: String) async throws -> KeyLookup
+}
+
+/// A fixed map of users to keys.
+public struct InMemoryKeyProvider: KeyProvider {
+    public var users: [String: [UserKey]]
+
+    public init(users: [String: [UserKey]] = [:]) { self.users = users }
+
+    /// Convenience: each user with plain keys.
+    public init(keys: [String: [SSHPublicKey]]) {
+        self.users = keys.mapValues { $0.map { UserKey(key: $0) } }
+    }
+
+    public func keys(for username: String) async throws -> KeyLookup {
+        guard let keys = self.users[username] else { return .noSuchUser }
+        return keys.isEmpty ? .refused(reason: "the user has no keys") : .keys(keys)
+    }
+}

@@ -1,0 +1,143 @@
+// The msgpack subset crtauth v1 uses (positive integers, bin, str; concatenated, no maps or
+// arrays) is written by hand: it is tiny, and crtauth needs byte-exact control over which
+// width is emitted and which are accepted.
+
+/// Reads crtauth's msgpack subset; every read is bounds-checked and type-checked.
+package struct MessagePackReader {
+    private let bytes: [UInt8]
+    package private(set) var offset: Int
+    private let what: String
+
+    package init(_ bytes: [UInt8], offset: Int = 0, what: String) {
+        self.bytes = bytes
+        self.offset = offset
+        self.what = what
+    }
+
+    package var isAtEnd: Bool { self.offset >= self.bytes.count }
+
+    private mutating func byte(_ field: String) throws -> UInt8 {
+        guard self.offset < self.bytes.count else { throw self.truncated(field) }
+        defer { self.offset += 1 }
+        return self.bytes[self.offset]
+    }
+
+    private mutating func bigEndian(_ width: Int, _ field: String) throws -> UInt64 {
+        guard self.bytes.count - self.offset >= width else { throw self.truncated(field) }
+        var value: UInt64 = 0
+        for i in 0..<width { value = (value << 8) | UInt64(self.bytes[self.offset + i]) }
+        self.offset += width
+        return value
+    }
+
+    /// A non-negative integer in any width (fixint, uint8/16/32/64).
+    package mutating func readUInt(_ field: String) throws -> UInt64 {
+        let tag = try self.byte(field)
+        switch tag {
+        case 0x00...0x7F: return UInt64(tag)
+        case 0xCC: return try self.bigEndian(1, field)
+        case 0xCD: return try self.bigEndian(2, field)
+        case 0xCE: return try self.bigEndian(4, field)
+        case 0xCF: return try self.bigEndian(8, field)
+        default: throw self.wrongType(field, "an unsigned integer", tag)
+        }
+    }
+
+    /// A `bin` of any width, at most `limit` bytes.
+    package mutating func readBinary(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+        let tag = try self.byte(field)
+        let length: UInt64
+        switch tag {
+        case 0xC4: length = try self.bigEndian(1, field)
+        case 0xC5: length = try self.bigEndian(2, field)
+        case 0xC6: length = try self.bigEndian(4, field)
+        default: throw self.wrongType(field, "binary data", tag)
+        }
+        return try self.payload(length, field, limit: limit)
+    }
+
+    /// A UTF-8 `str` of any width, at most `limit` bytes.
+    package mutating func readString(_ field: String, limit: Int) throws -> String {
+        let tag = try self.byte(field)
+        let length: UInt64
+        switch tag {
+        case 0xA0...0xBF: length = UInt64(tag & 0x1F)
+        case 0xD9: length = try self.bigEndian(1, field)
+        case 0xDA: length = try self.bigEndian(2, field)
+        case 0xDB: length = try self.bigEndian(4, field)
+        default: throw self.wrongType(field, "a string", tag)
+        }
+        let raw = try self.payload(length, field, limit: limit)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
+        }
+        return text
+    }
+
+    private mutating func payload(_ length: UInt64, _ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+        guard length <= UInt64(limit) else {
+            throw CRTAuthError(.tooLarge, "\(self.what): \(field) is \(length) bytes, more than the \(limit) allowed")
+        }
+        let count = Int(length)
+        guard self.bytes.count - self.offset >= count else { throw self.truncated(field) }
+        defer { self.offset += count }
+        return self.bytes[self.offset..<(self.offset + count)]
+    }
+
+    package func expectEnd() throws {
+        guard self.isAtEnd else {
+            throw CRTAuthError(.trailingBytes, "\(self.what): \(self.bytes.count - self.offset) unexpected bytes after the last field")
+        }
+    }
+
+    private func truncated(_ field: String) -> CRTAuthError {
+        CRTAuthError(.truncated, "\(self.what) ends before its \(field)")
+    }
+
+    private func wrongType(_ field: String, _ expected: String, _ tag: UInt8) -> CRTAuthError {
+        CRTAuthError(.malformed, "\(self.what): \(field) should be \(expected) (found msgpack type 0x\(String(tag, radix: 16)))")
+    }
+}
+
+/// Writes crtauth's msgpack subset, always in the shortest form (str8 for 32–255 bytes).
+package struct MessagePackWriter {
+    package private(set) var bytes: [UInt8] = []
+
+    package init() {}
+
+    private mutating func bigEndian(_ value: UInt64, _ width: Int) {
+        for shift in stride(from: (width - 1) * 8, through: 0, by: -8) { self.bytes.append(UInt8((value >> UInt64(shift)) & 0xFF)) }
+    }
+
+    package mutating func writeUInt(_ value: UInt64) {
+        switch value {
+        case 0...0x7F: self.bytes.append(UInt8(value))
+        case 0x80...0xFF: self.bytes.append(0xCC); self.bigEndian(value, 1)
+        case 0x100...0xFFFF: self.bytes.append(0xCD); self.bigEndian(value, 2)
+        case 0x10000...0xFFFF_FFFF: self.bytes.append(0xCE); self.bigEndian(value, 4)
+        default: self.bytes.append(0xCF); self.bigEndian(value, 8)
+        }
+    }
+
+    package mutating func writeBinary(_ data: some Collection<UInt8>) {
+        let n = UInt64(data.count)
+        switch n {
+        case 0...0xFF: self.bytes.append(0xC4); self.bigEndian(n, 1)
+        case 0x100...0xFFFF: self.bytes.append(0xC5); self.bigEndian(n, 2)
+        default: self.bytes.append(0xC6); self.bigEndian(n, 4)
+        }
+        self.bytes.append(contentsOf: data)
+    }
+
+    package mutating func writeString(_ text: String) {
+        let utf8 = Array(text.utf8)
+        let n = UInt64(utf8.count)
+        switch n {
+        case 0..<32: self.bytes.append(0xA0 | UInt8(n))
+        case 32...0xFF: self.bytes.append(0xD9); self.bigEndian(n, 1)
+        case 0x100...0xFFFF: self.bytes.append(0xDA); self.bigEndian(n, 2)
+        default: self.bytes.append(0xDB); self.bigEndian(n, 4)
+        }
+        self.bytes.append(contentsOf: utf8)
+    }
+}

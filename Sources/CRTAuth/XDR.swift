@@ -1,0 +1,85 @@
+// The XDR subset (RFC 4506) that crtauth v0 uses is written by hand: one-byte magics padded
+// to four, uint32, fixed and variable opaque data.
+
+package struct XDRReader {
+    private let bytes: [UInt8]
+    package private(set) var offset = 0
+    private let what: String
+
+    package init(_ bytes: [UInt8], what: String) {
+        self.bytes = bytes
+        self.what = what
+    }
+
+    package var isAtEnd: Bool { self.offset >= self.bytes.count }
+
+    /// A one-byte magic, padded with three zero bytes.
+    package mutating func readMagic(_ expected: UInt8) throws {
+        let raw = try self.readFixed(4, "magic")
+        guard raw.first == expected, raw.dropFirst().allSatisfy({ $0 == 0 }) else {
+            throw CRTAuthError(.wrongMessageType, "\(self.what): wrong magic byte")
+        }
+    }
+
+    package mutating func readUInt32(_ field: String) throws -> UInt32 {
+        try self.readFixed(4, field).reduce(0) { ($0 << 8) | UInt32($1) }
+    }
+
+    package mutating func readFixed(_ count: Int, _ field: String) throws -> ArraySlice<UInt8> {
+        guard self.bytes.count - self.offset >= count else {
+            throw CRTAuthError(.truncated, "\(self.what) ends before its \(field)")
+        }
+        defer { self.offset += count }
+        return self.bytes[self.offset..<(self.offset + count)]
+    }
+
+    /// Variable-length opaque data, zero-padded to a multiple of four.
+    package mutating func readOpaque(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+        let length = try self.readUInt32(field)
+        guard length <= UInt32(limit) else {
+            throw CRTAuthError(.tooLarge, "\(self.what): \(field) is \(length) bytes, more than the \(limit) allowed")
+        }
+        let data = try self.readFixed(Int(length), field)
+        let padding = try self.readFixed((4 - Int(length) % 4) % 4, field)
+        guard padding.allSatisfy({ $0 == 0 }) else {
+            throw CRTAuthError(.malformed, "\(self.what): \(field) has non-zero padding")
+        }
+        return data
+    }
+
+    package mutating func readString(_ field: String, limit: Int) throws -> String {
+        let raw = try self.readOpaque(field, limit: limit)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
+        }
+        return text
+    }
+
+    package func expectEnd() throws {
+        guard self.isAtEnd else {
+            throw CRTAuthError(.trailingBytes, "\(self.what): \(self.bytes.count - self.offset) unexpected bytes after the last field")
+        }
+    }
+}
+
+package struct XDRWriter {
+    package private(set) var bytes: [UInt8] = []
+
+    package init() {}
+
+    package mutating func writeMagic(_ magic: UInt8) { self.bytes += [magic, 0, 0, 0] }
+
+    package mutating func writeUInt32(_ value: UInt32) {
+        self.bytes += [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+    }
+
+    package mutating func writeFixed(_ data: some Collection<UInt8>) { self.bytes += data }
+
+    package mutating func writeOpaque(_ data: some Collection<UInt8>) {
+        self.writeUInt32(UInt32(truncatingIfNeeded: data.count))
+        self.bytes += data
+        self.bytes += [UInt8](repeating: 0, count: (4 - data.count % 4) % 4)
+    }
+
+    package mutating func writeString(_ text: String) { self.writeOpaque(Array(text.utf8)) }
+}
