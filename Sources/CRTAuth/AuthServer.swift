@@ -147,7 +147,7 @@ public struct AuthServer: Sendable {
         }
         let unique = self.random(request.version == .v2 ? CRTAuthV2.uniqueDataLength : CRTAuthLimits.uniqueDataLength)
         return .success(CRTAuthChallenge(
-            version: request.version, uniqueData: unique, validFrom: now - Self.clockFudge, validTo: now + Self.responseTimeout,
+            version: request.version, uniqueData: unique, validFrom: now.subtractingSaturated(Self.clockFudge), validTo: now.addingSaturated(Self.responseTimeout),
             fingerprint: fingerprint, serverName: self.configuration.serverName, username: request.username, secret: self.signingSecret
         ))
     }
@@ -235,7 +235,7 @@ public struct AuthServer: Sendable {
 
     /// Issues a token for `username` in the configured format.
     public func issueToken(for username: String, now: UInt64) -> CRTAuthToken {
-        CRTAuthToken(version: self.configuration.tokenFormat, validFrom: now - Self.clockFudge, validTo: now + self.configuration.tokenLifetime, username: username, secret: self.signingSecret)
+        CRTAuthToken(version: self.configuration.tokenFormat, validFrom: now.subtractingSaturated(Self.clockFudge), validTo: now.addingSaturated(self.configuration.tokenLifetime), username: username, secret: self.signingSecret)
     }
 
     // MARK: Validation
@@ -253,4 +253,11 @@ public struct AuthServer: Sendable {
         if token.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: token.username)) }
         return .success(token.username)
     }
+}
+
+extension UInt64 {
+    /// `self − other`, or 0 instead of trapping (an injected clock may say anything).
+    func subtractingSaturated(_ other: UInt64) -> UInt64 { self >= other ? self - other : 0 }
+    /// `self + other`, or `.max` instead of trapping.
+    func addingSaturated(_ other: UInt64) -> UInt64 { let (sum, overflow) = self.addingReportingOverflow(other); return overflow ? .max : sum }
 }

@@ -31,8 +31,11 @@ enum CRTAuthV2Verifier {
         case .key(let key):
             guard keys.contains(where: { !$0.isCertificateAuthority && $0.key == key }) else { return nil }
         case .certificate(let certificate):
-            guard certificate.kind == .user, certificate.isValid(at: now), certificate.principals.contains(challenge.username),
-                  keys.contains(where: { $0.isCertificateAuthority && $0.key == certificate.signatureKey }) else { return nil }
+            guard certificate.kind == .user, certificate.isValid(at: now),
+                  keys.contains(where: { ca in
+                      ca.isCertificateAuthority && ca.key == certificate.signatureKey
+                          && certificate.principals.contains { (ca.principals ?? [challenge.username]).contains($0) }
+                  }) else { return nil }
         }
         // SSHSig.verify checks the CA signature of a certificate signer too.
         guard (try? signature.verify(challenge.bytes, namespace: namespace)) != nil else { return nil }

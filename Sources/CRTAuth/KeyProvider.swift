@@ -8,11 +8,14 @@ public struct UserKey: Hashable, Sendable {
     public let isCertificateAuthority: Bool
     /// When the key stops being accepted (`expiry-time`), Unix seconds.
     public let expiresAt: UInt64?
+    /// For a CA: the certificate principals accepted instead of the username (`principals=`).
+    public let principals: [String]?
 
-    public init(key: SSHPublicKey, isCertificateAuthority: Bool = false, expiresAt: UInt64? = nil) {
+    public init(key: SSHPublicKey, isCertificateAuthority: Bool = false, expiresAt: UInt64? = nil, principals: [String]? = nil) {
         self.key = key
         self.isCertificateAuthority = isCertificateAuthority
         self.expiresAt = expiresAt
+        self.principals = principals
     }
 }
 
