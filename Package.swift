@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(
             name: "CRTAuthTests",
             dependencies: ["CRTAuth", "SSHKeys", "SSHAgent", "TestSupport"],
-            resources: [.copy("Vectors")],
+            resources: [.copy("Vectors"), .copy("Peers")],
             swiftSettings: strictSwift6
         ),
         .testTarget(
