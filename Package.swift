@@ -46,6 +46,7 @@ let package = Package(
             dependencies: [
                 "SSHKeys",
                 "SSHAgent",
+                "CRTAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -142,3 +142,37 @@ struct CLITests {
         #expect(none.status == 1 && none.stderr.contains("SSH_AUTH_SOCK"))
     }
 }
+
+@Suite("crtauth decode")
+struct DecodeTests {
+    static let v1Challenge = "AWPEFAABAgMEBQYHCAkKCwwNDg8QERITzmVT8P7OZVPxFMQG22Wi1PkQsnNlcnZlci5leGFtcGxlLmNvbaR0ZXN0xCCNvPnKgwK4XVvz-or7n57G0LS41uAOk47-BSI0Ubnujw"
+
+    @Test("every message kind of the reference vectors, as JSON with ISO-8601 times", arguments: [
+        (v1Challenge, "challenge", 1),
+        ("dgAAAFwKOESZ0IkCBQTELjcc9p-scKiGAAAAFHQAAABlU_EDZVPxQQAAAAR0ZXN0", "token", 0),
+        ("AXTOZVPxA85lU_FBpHRlc3TEII8WCok-4mtY_-UwEcxcxBlsBFuxryE8V9ZK1yhTr47n", "token", 1),
+        ("AXGkdGVzdA", "request", 1),
+        ("dgAAAMa3-Vn-ssXjQPJ-gZJTI4QgtJ4aAAAATGMAAAAAAQIDBAUGBwgJCgsMDQ4PEBESE2VT8P5lU_EUAAAABttlotT5EAAAAAAAEnNlcnZlci5leGFtcGxlLmNvbQAAAAAABHRlc3Q", "challenge", 0),
+    ])
+    func decode(_ message: String, _ kind: String, _ version: Int) throws {
+        let result = try crtauth(["decode", message])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(json?["kind"] as? String == kind)
+        #expect(json?["version"] as? Int == version)
+        #expect(json?["username"] as? String == "test")
+        if kind != "request" {
+            #expect((json?["valid_from"] as? [String: Any])?["iso8601"] as? String == (kind == "token" ? "2023-11-14T22:13:23Z" : "2023-11-14T22:13:18Z"))
+        }
+    }
+
+    @Test("header prefixes are accepted; bad input is one line and exit 1")
+    func prefixesAndErrors() throws {
+        #expect(try crtauth(["decode", "challenge:" + Self.v1Challenge]).status == 0)
+        for bad in ["", "garbage!", "AAAA", String(Self.v1Challenge.dropLast(10))] {
+            let result = try crtauth(["decode", bad])
+            #expect(result.status == 1, "\(bad)")
+            #expect(result.stderr.hasPrefix("crtauth: ") && result.stderr.split(separator: "\n").count == 1)
+        }
+    }
+}
