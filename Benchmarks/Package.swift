@@ -22,6 +22,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "CRTAuthRatio",
+            dependencies: [
+                .product(name: "CRTAuth", package: "swift-crtauth"),
+                .product(name: "SSHKeys", package: "swift-crtauth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "VerifyRatio",
             dependencies: ["BenchmarkCases"],
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -91,6 +91,7 @@ public struct AuthServer: Sendable {
     public let configuration: Configuration
     public let keyProvider: any KeyProvider
     private let random: @Sendable (Int) -> [UInt8]
+    private let prepared: PreparedSecrets
 
     /// - Parameter random: returns N random bytes; defaults to the system CSPRNG.
     public init(configuration: Configuration, keyProvider: any KeyProvider, random: (@Sendable (Int) -> [UInt8])? = nil) throws {
@@ -110,6 +111,7 @@ public struct AuthServer: Sendable {
         }
         self.configuration = configuration
         self.keyProvider = keyProvider
+        self.prepared = PreparedSecrets(configuration.secrets)
         self.random = random ?? { count in
             var generator = SystemRandomNumberGenerator()
             return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
@@ -148,7 +150,7 @@ public struct AuthServer: Sendable {
         let unique = self.random(request.version == .v2 ? CRTAuthV2.uniqueDataLength : CRTAuthLimits.uniqueDataLength)
         return .success(CRTAuthChallenge(
             version: request.version, uniqueData: unique, validFrom: now.subtractingSaturated(Self.clockFudge), validTo: now.addingSaturated(Self.responseTimeout),
-            fingerprint: fingerprint, serverName: self.configuration.serverName, username: request.username, secret: self.signingSecret
+            fingerprint: fingerprint, serverName: self.configuration.serverName, username: request.username, secrets: self.prepared
         ))
     }
 
@@ -192,7 +194,7 @@ public struct AuthServer: Sendable {
             throw CRTAuthError(.malformed, "a \(response.version) response carries a \(challenge.version) challenge")
         }
         let username = challenge.username
-        guard challenge.isAuthentic(secrets: self.configuration.secrets) else {
+        guard self.prepared.isValid(challenge.mac, over: challenge.bytes[challenge.macInput], version: challenge.version) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: username))
         }
         guard challenge.serverName == self.configuration.serverName else {
@@ -235,7 +237,7 @@ public struct AuthServer: Sendable {
 
     /// Issues a token for `username` in the configured format.
     public func issueToken(for username: String, now: UInt64) -> CRTAuthToken {
-        CRTAuthToken(version: self.configuration.tokenFormat, validFrom: now.subtractingSaturated(Self.clockFudge), validTo: now.addingSaturated(self.configuration.tokenLifetime), username: username, secret: self.signingSecret)
+        CRTAuthToken(version: self.configuration.tokenFormat, validFrom: now.subtractingSaturated(Self.clockFudge), validTo: now.addingSaturated(self.configuration.tokenLifetime), username: username, secrets: self.prepared)
     }
 
     // MARK: Validation
@@ -243,7 +245,7 @@ public struct AuthServer: Sendable {
     /// Validates a token of either format (v0 `v…`, v1 `01…`), returning the username.
     public func validateToken(_ text: some StringProtocol, now: UInt64) throws -> AuthenticationOutcome<String> {
         let token = try CRTAuthToken(decoding: text)
-        guard token.isAuthentic(secrets: self.configuration.secrets) else {
+        guard self.prepared.isValid(token.mac, over: token.bytes[token.macInput], version: token.version) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: nil))
         }
         if token.validTo < token.validFrom || token.validTo - token.validFrom > Self.maximumTokenLifetime {

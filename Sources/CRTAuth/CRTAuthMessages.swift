@@ -139,6 +139,13 @@ public struct CRTAuthChallenge: Hashable, Sendable {
         version: CRTAuthVersion, uniqueData: [UInt8], validFrom: UInt64, validTo: UInt64,
         fingerprint: [UInt8], serverName: String, username: String, secret: SymmetricKey
     ) {
+        self.init(version: version, uniqueData: uniqueData, validFrom: validFrom, validTo: validTo, fingerprint: fingerprint, serverName: serverName, username: username, secrets: PreparedSecrets([secret]))
+    }
+
+    init(
+        version: CRTAuthVersion, uniqueData: [UInt8], validFrom: UInt64, validTo: UInt64,
+        fingerprint: [UInt8], serverName: String, username: String, secrets: PreparedSecrets
+    ) {
         self.version = version
         self.uniqueData = uniqueData
         self.validFrom = validFrom
@@ -155,7 +162,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
             inner.writeOpaque(fingerprint)
             inner.writeString(serverName)
             inner.writeString(username)
-            let mac = Array(HMAC<Insecure.SHA1>.authenticationCode(for: inner.bytes, using: secret))
+            let mac = secrets.sha1MAC(inner.bytes)
             var outer = XDRWriter()
             outer.writeMagic(Magic.verifiable)
             outer.writeFixed(mac)
@@ -174,7 +181,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
             writer.writeString(serverName)
             writer.writeString(username)
             let macInput = 0..<writer.bytes.count
-            let mac = Array(HMAC<SHA256>.authenticationCode(for: writer.bytes, using: secret))
+            let mac = secrets.sha256MAC(writer.bytes)
             writer.writeBinary(mac)
             self.bytes = writer.bytes
             self.macInput = macInput
@@ -199,7 +206,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
             let payload = try outer.readOpaque("payload", limit: 4096)
             try outer.expectEnd()
             self.macInput = payload.startIndex..<payload.endIndex
-            var inner = XDRReader(Array(payload), what: "v0 challenge payload")
+            var inner = XDRReader(bytes, range: payload.startIndex..<payload.endIndex, what: "v0 challenge payload")
             try inner.readMagic(Magic.challenge)
             self.version = .v0
             self.uniqueData = Array(try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data"))
@@ -245,14 +252,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
 
     /// Whether one of `secrets` made this challenge's MAC (constant-time comparison).
     public func isAuthentic(secrets: [SymmetricKey]) -> Bool {
-        let input = self.bytes[self.macInput]
-        for secret in secrets {
-            let valid = self.version == .v0
-                ? HMAC<Insecure.SHA1>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
-                : HMAC<SHA256>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
-            if valid { return true }
-        }
-        return false
+        PreparedSecrets(secrets).isValid(self.mac, over: self.bytes[self.macInput], version: self.version)
     }
 }
 
@@ -331,13 +331,18 @@ public struct CRTAuthToken: Hashable, Sendable {
     public let username: String
     public let bytes: [UInt8]
     let macInput: Range<Int>
-    let mac: [UInt8]
+    let macRange: Range<Int>
+    var mac: ArraySlice<UInt8> { self.bytes[self.macRange] }
 
     /// The base64url text.
     public var encoded: String { Base64URL.encode(self.bytes) }
 
     /// Builds and MACs a token.
     package init(version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, secret: SymmetricKey) {
+        self.init(version: version, validFrom: validFrom, validTo: validTo, username: username, secrets: PreparedSecrets([secret]))
+    }
+
+    init(version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, secrets: PreparedSecrets) {
         self.version = version
         self.validFrom = validFrom
         self.validTo = validTo
@@ -348,14 +353,14 @@ public struct CRTAuthToken: Hashable, Sendable {
             inner.writeUInt32(UInt32(truncatingIfNeeded: validFrom))
             inner.writeUInt32(UInt32(truncatingIfNeeded: validTo))
             inner.writeString(username)
-            let mac = Array(HMAC<Insecure.SHA1>.authenticationCode(for: inner.bytes, using: secret))
+            let mac = secrets.sha1MAC(inner.bytes)
             var outer = XDRWriter()
             outer.writeMagic(Magic.verifiable)
             outer.writeFixed(mac)
             outer.writeOpaque(inner.bytes)
             self.bytes = outer.bytes
             self.macInput = 28..<(28 + inner.bytes.count)
-            self.mac = mac
+            self.macRange = 4..<24
         } else {
             var writer = MessagePackWriter()
             writer.writeUInt(1)
@@ -364,10 +369,9 @@ public struct CRTAuthToken: Hashable, Sendable {
             writer.writeUInt(validTo)
             writer.writeString(username)
             self.macInput = 0..<writer.bytes.count
-            let mac = Array(HMAC<SHA256>.authenticationCode(for: writer.bytes, using: secret))
-            writer.writeBinary(mac)
+            writer.writeBinary(secrets.sha256MAC(writer.bytes))
             self.bytes = writer.bytes
-            self.mac = mac
+            self.macRange = (self.bytes.count - 32)..<self.bytes.count
         }
     }
 
@@ -382,11 +386,12 @@ public struct CRTAuthToken: Hashable, Sendable {
         if first == Magic.verifiable {
             var outer = XDRReader(bytes, what: "v0 token")
             try outer.readMagic(Magic.verifiable)
-            self.mac = Array(try outer.readFixed(20, "HMAC"))
+            let mac = try outer.readFixed(20, "HMAC")
+            self.macRange = mac.startIndex..<mac.endIndex
             let payload = try outer.readOpaque("payload", limit: 1024)
             try outer.expectEnd()
             self.macInput = payload.startIndex..<payload.endIndex
-            var inner = XDRReader(Array(payload), what: "v0 token payload")
+            var inner = XDRReader(bytes, range: self.macInput, what: "v0 token payload")
             try inner.readMagic(Magic.token)
             self.validFrom = UInt64(try inner.readUInt32("valid_from"))
             self.validTo = UInt64(try inner.readUInt32("valid_to"))
@@ -407,21 +412,14 @@ public struct CRTAuthToken: Hashable, Sendable {
         self.macInput = 0..<reader.offset
         let mac = try reader.readBinary("HMAC", limit: 32)
         guard mac.count == 32 else { throw CRTAuthError(.malformed, "the token HMAC must be 32 bytes") }
-        self.mac = Array(mac)
+        self.macRange = mac.startIndex..<mac.endIndex
         try reader.expectEnd()
         self.version = .v1
     }
 
     /// Whether one of `secrets` made this token's MAC (constant-time comparison).
     public func isAuthentic(secrets: [SymmetricKey]) -> Bool {
-        let input = self.bytes[self.macInput]
-        for secret in secrets {
-            let valid = self.version == .v0
-                ? HMAC<Insecure.SHA1>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
-                : HMAC<SHA256>.isValidAuthenticationCode(self.mac, authenticating: input, using: secret)
-            if valid { return true }
-        }
-        return false
+        PreparedSecrets(secrets).isValid(self.mac, over: self.bytes[self.macInput], version: self.version)
     }
 }
 

@@ -3,15 +3,23 @@
 
 package struct XDRReader {
     private let bytes: [UInt8]
-    package private(set) var offset = 0
+    package private(set) var offset: Int
+    private let end: Int
     private let what: String
 
     package init(_ bytes: [UInt8], what: String) {
+        self.init(bytes, range: 0..<bytes.count, what: what)
+    }
+
+    /// Reads only `range` of `bytes` (a nested payload), without copying it.
+    package init(_ bytes: [UInt8], range: Range<Int>, what: String) {
         self.bytes = bytes
+        self.offset = range.lowerBound
+        self.end = range.upperBound
         self.what = what
     }
 
-    package var isAtEnd: Bool { self.offset >= self.bytes.count }
+    package var isAtEnd: Bool { self.offset >= self.end }
 
     /// A one-byte magic, padded with three zero bytes.
     package mutating func readMagic(_ expected: UInt8) throws {
@@ -26,7 +34,7 @@ package struct XDRReader {
     }
 
     package mutating func readFixed(_ count: Int, _ field: String) throws -> ArraySlice<UInt8> {
-        guard self.bytes.count - self.offset >= count else {
+        guard self.end - self.offset >= count else {
             throw CRTAuthError(.truncated, "\(self.what) ends before its \(field)")
         }
         defer { self.offset += count }
@@ -57,7 +65,7 @@ package struct XDRReader {
 
     package func expectEnd() throws {
         guard self.isAtEnd else {
-            throw CRTAuthError(.trailingBytes, "\(self.what): \(self.bytes.count - self.offset) unexpected bytes after the last field")
+            throw CRTAuthError(.trailingBytes, "\(self.what): \(self.end - self.offset) unexpected bytes after the last field")
         }
     }
 }

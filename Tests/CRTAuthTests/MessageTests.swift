@@ -155,3 +155,19 @@ struct MessageTests {
         }
     }
 }
+
+@Suite("Prepared HMAC states")
+struct PreparedSecretsTests {
+    @Test("match swift-crypto's HMAC for short, block-sized and long keys", arguments: [1, 20, 63, 64, 65, 200])
+    func matchesHMAC(_ keyLength: Int) {
+        let key = SymmetricKey(data: (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
+        let prepared = PreparedSecrets([key])
+        for length in [0, 1, 55, 64, 100] {
+            let message = (0..<length).map { UInt8(truncatingIfNeeded: $0) }
+            #expect(prepared.sha256MAC(message) == Array(HMAC<SHA256>.authenticationCode(for: message, using: key)))
+            #expect(prepared.sha1MAC(message) == Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)))
+            #expect(prepared.isValid(Array(HMAC<SHA256>.authenticationCode(for: message, using: key)), over: message[...], version: .v1))
+            #expect(!prepared.isValid([UInt8](repeating: 0, count: 32), over: message[...], version: .v1))
+        }
+    }
+}

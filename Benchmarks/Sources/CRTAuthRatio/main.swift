@@ -1,0 +1,102 @@
+import CRTAuth
+import Crypto
+import Foundation
+import SSHKeys
+import _CryptoExtras
+
+// crtauth server performance against the primitives it is built on, measured in interleaved
+// batches in one process (machine noise lands on both sides alike):
+//   - token validation rate, single thread (v1 and v0 tokens);
+//   - createToken with an RSA-2048 v1 response vs a raw swift-crypto RSA PKCS#1 SHA-1 verify;
+//   - createToken with an Ed25519 v2 response vs a raw swift-crypto Ed25519 verify.
+// Prints one line per measurement; `tokens-per-second` lines are read by scripts/bench.
+
+@inline(never)
+func measure(_ batch: Int, _ body: () -> Bool) -> Double {
+    var ok = true
+    let start = ContinuousClock.now
+    for _ in 0..<batch { ok = body() && ok }
+    let elapsed = ContinuousClock.now - start
+    precondition(ok, "a benchmark operation failed")  // fixed inputs of our own
+    return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+}
+
+@inline(never)
+func measureAsync(_ batch: Int, _ body: () async -> Bool) async -> Double {
+    var ok = true
+    let start = ContinuousClock.now
+    for _ in 0..<batch { ok = await body() && ok }
+    let elapsed = ContinuousClock.now - start
+    precondition(ok, "a benchmark operation failed")
+    return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+/// Everything runs in one nonisolated task on the global executor, as server handlers do:
+/// top-level code would run on the main actor and hop executors around every await.
+func runBenchmarks() async throws {
+        let now: UInt64 = 1_800_000_000
+        let secret = SymmetricKey(data: Array("benchmark-secret".utf8))
+        let rsa = try SSHPrivateKey(generating: .rsa, rsaBits: 2048)
+        let ed = try SSHPrivateKey(generating: .ed25519)
+        let provider = InMemoryKeyProvider(keys: ["alice": [rsa.publicKey, ed.publicKey]])
+        let server = try AuthServer(configuration: .init(serverName: "bench.example.com", secrets: [secret], tokenFormat: .v1), keyProvider: provider)
+        let v0Server = try AuthServer(configuration: .init(serverName: "bench.example.com", secrets: [secret], tokenFormat: .v0), keyProvider: provider)
+
+        // Token validation.
+        let v1Token = server.issueToken(for: "alice", now: now).encoded
+        let v0Token = v0Server.issueToken(for: "alice", now: now).encoded
+        for (name, token) in [("v1", v1Token), ("v0", v0Token)] {
+            let batch = 10_000
+            var samples: [Double] = []
+            for _ in 0..<30 {
+                samples.append(measure(batch) {
+                    if case .success = try? server.validateToken(token, now: now + 1) { return true }
+                    return false
+                })
+            }
+            let perSecond = Double(batch) / (median(samples) / 1e6)
+            print("tokens-per-second \(name) \(Int(perSecond))")
+        }
+
+        // createToken vs the raw primitive.
+        func response(_ version: CRTAuthVersion, _ signer: SSHPrivateKey) async throws -> (String, CRTAuthChallenge) {
+            guard case .success(let challenge) = try await server.createChallenge(for: CRTAuthRequest(username: "alice", version: version), now: now) else {
+                fatalError("benchmark setup: no challenge")  // fixed inputs of our own
+            }
+            return (try await CRTAuthClientResponder.respond(to: challenge.encoded, serverName: "bench.example.com", signers: [signer]).encoded, challenge)
+        }
+
+        let (rsaResponse, rsaChallenge) = try await response(.v1, rsa)
+        let rawRSA = try _RSA.Signing.PublicKey(pemRepresentation: rsa.publicKey.spkiPEM)
+        let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: try CRTAuthResponse(decoding: rsaResponse).signature)
+        let rsaSigned = Array(rsaChallenge.signedBytes)
+
+        let (edResponse, edChallenge) = try await response(.v2, ed)
+        let edSig = try SSHSig(wireBlob: try CRTAuthResponse(decoding: edResponse).signature)
+        let edSignedData = SSHSigSignedData(message: edChallenge.bytes, namespace: edSig.namespace, hashAlgorithm: .sha512).bytes
+        let rawEd = try Curve25519.Signing.PublicKey(rawRepresentation: ed.publicKey.wireBlob.suffix(32))
+        let edRaw = edSig.signature.rawSignature
+
+        for (name, text, raw) in [
+            ("createToken v1 RSA-2048 / raw RSA SHA-1 verify", rsaResponse, { rawRSA.isValidSignature(rsaSignature, for: Insecure.SHA1.hash(data: rsaSigned), padding: .insecurePKCS1v1_5) }),
+            ("createToken v2 Ed25519 / raw Ed25519 verify", edResponse, { rawEd.isValidSignature(edRaw, for: edSignedData) }),
+        ] as [(String, String, () -> Bool)] {
+            let batch = 20
+            var ours: [Double] = [], base: [Double] = []
+            for round in 0..<150 {
+                let a = await measureAsync(batch) {
+                    if case .success = try? await server.createToken(response: text, now: now + 1) { return true }
+                    return false
+                }
+                let b = measure(batch, raw)
+                if round % 2 == 0 { ours.append(a); base.append(b) } else { base.append(b); ours.append(a) }
+            }
+            let o = median(ours) / Double(batch), r = median(base) / Double(batch)
+            print("\(name): ours \(String(format: "%.2f", o)) µs, raw \(String(format: "%.2f", r)) µs, rate ratio \(String(format: "%.3f", r / o))")
+        }
+
+}
+
+try await Task.detached { try await runBenchmarks() }.value
