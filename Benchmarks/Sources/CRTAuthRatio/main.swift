@@ -47,7 +47,30 @@ func runBenchmarks() async throws {
         // Token validation.
         let v1Token = server.issueToken(for: "alice", now: now).encoded
         let v0Token = v0Server.issueToken(for: "alice", now: now).encoded
-        for (name, token) in [("v1", v1Token), ("v0", v0Token)] {
+        let only = CommandLine.arguments.dropFirst().first
+        if only == "breakdown" {
+            let (text, _) = try await response(.v1, rsa)
+            func time(_ name: String, _ body: () -> Bool) {
+                print(name, String(format: "%.2f µs", median((0..<50).map { _ in measure(200, body) }) / 200))
+            }
+            time("decode response") { (try? CRTAuthResponse(decoding: text)) != nil }
+            let decoded = try CRTAuthResponse(decoding: text)
+            time("parse challenge") { (try? CRTAuthChallenge(bytes: decoded.challengeBytes)) != nil }
+            time("issue token") { !server.issueToken(for: "alice", now: now).bytes.isEmpty }
+            time("sha256 fingerprint") { !rsa.publicKey.sha256Fingerprint.isEmpty }
+            time("SSH verify") { rsa.publicKey.isValidSignature(SSHSignature(algorithm: .insecureRSASHA1, rawSignature: decoded.signature), for: decoded.challengeBytes, policy: .insecureLegacySHA1) }
+            let rawSig = _RSA.Signing.RSASignature(rawRepresentation: decoded.signature)
+            let rawKey = try _RSA.Signing.PublicKey(pemRepresentation: rsa.publicKey.spkiPEM)
+            time("raw verify") { rawKey.isValidSignature(rawSig, for: Insecure.SHA1.hash(data: decoded.challengeBytes), padding: .insecurePKCS1v1_5) }
+            var total: [Double] = []
+            for _ in 0..<50 { total.append(await measureAsync(200) { if case .success = try? await server.createToken(response: text, now: now + 1) { return true }; return false }) }
+            print("createToken", String(format: "%.2f µs", median(total) / 200))
+            var lookups: [Double] = []
+            for _ in 0..<50 { lookups.append(await measureAsync(200) { (try? await provider.keys(for: "alice")) != nil }) }
+            print("key lookup", String(format: "%.2f µs", median(lookups) / 200))
+            return
+        }
+        for (name, token) in [("v1", v1Token), ("v0", v0Token)] where only == nil || only == "tokens" {
             let batch = 10_000
             var samples: [Double] = []
             for _ in 0..<30 {
@@ -82,7 +105,7 @@ func runBenchmarks() async throws {
         for (name, text, raw) in [
             ("createToken v1 RSA-2048 / raw RSA SHA-1 verify", rsaResponse, { rawRSA.isValidSignature(rsaSignature, for: Insecure.SHA1.hash(data: rsaSigned), padding: .insecurePKCS1v1_5) }),
             ("createToken v2 Ed25519 / raw Ed25519 verify", edResponse, { rawEd.isValidSignature(edRaw, for: edSignedData) }),
-        ] as [(String, String, () -> Bool)] {
+        ] as [(String, String, () -> Bool)] where only == nil || name.contains(only ?? "") {
             let batch = 20
             var ours: [Double] = [], base: [Double] = []
             for round in 0..<150 {
