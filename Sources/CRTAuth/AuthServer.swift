@@ -184,7 +184,7 @@ public struct AuthServer: Sendable {
 
     /// Checks a response and, when it proves possession of the user's key, issues a token.
     /// Processing order: parse, MAC, server name, time window, key lookup, signature.
-    public func createToken(response text: some StringProtocol, now: UInt64) async throws -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
+    public func createToken(response text: String, now: UInt64) async throws -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
         let response = try CRTAuthResponse(decoding: text)
         guard response.version >= self.configuration.lowestSupportedVersion else {
             throw CRTAuthError(.unsupportedVersion, "protocol \(response.version) is not accepted here")
@@ -221,7 +221,7 @@ public struct AuthServer: Sendable {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
         let token = self.issueToken(for: username, now: now)
-        return .success((token, AuthenticatedIdentity(username: username, keyFingerprint: key.sha256Fingerprint, scheme: "crtauth-\(challenge.version)")))
+        return .success((token, AuthenticatedIdentity(username: username, keyFingerprint: key.sha256Fingerprint, scheme: challenge.version == .v2 ? "crtauth-v2" : challenge.version == .v1 ? "crtauth-v1" : "crtauth-v0")))
     }
 
     /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) RSA key.
@@ -243,7 +243,7 @@ public struct AuthServer: Sendable {
     // MARK: Validation
 
     /// Validates a token of either format (v0 `v…`, v1 `01…`), returning the username.
-    public func validateToken(_ text: some StringProtocol, now: UInt64) throws -> AuthenticationOutcome<String> {
+    public func validateToken(_ text: String, now: UInt64) throws -> AuthenticationOutcome<String> {
         let token = try CRTAuthToken(decoding: text)
         guard self.prepared.isValid(token.mac, over: token.bytes[token.macInput], version: token.version) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: nil))

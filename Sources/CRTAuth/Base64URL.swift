@@ -42,8 +42,8 @@ public enum Base64URL {
     }
 
     /// Decodes padded or unpadded base64url; `nil` for anything else.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        var text = String(text)
+    public static func decode(_ text: String) -> [UInt8]? {
+        var text = text
         return text.withUTF8 { decode(utf8: $0) }
     }
 

@@ -7,7 +7,7 @@ public enum CRTAuthMessage: Hashable, Sendable {
 
     /// Decodes a base64url request, challenge, response or token of any version, by its first
     /// bytes. Nothing is verified: MACs and signatures are not checked.
-    public static func decodeUnverified(_ text: some StringProtocol) throws -> CRTAuthMessage {
+    public static func decodeUnverified(_ text: String) throws -> CRTAuthMessage {
         let bytes = try decodeMessage(text, what: "message")
         guard bytes.count >= 2 else { throw CRTAuthError(.truncated, "the message is too short to be a crtauth message") }
         switch (bytes[0], bytes[1]) {

@@ -38,7 +38,7 @@ enum Magic {
 }
 
 /// base64url-decodes a message, enforcing the size limit.
-func decodeMessage(_ text: some StringProtocol, what: String) throws -> [UInt8] {
+func decodeMessage(_ text: String, what: String) throws -> [UInt8] {
     guard !text.isEmpty else { throw CRTAuthError(.truncated, "the \(what) is empty") }
     guard text.utf8.count <= CRTAuthLimits.maximumEncodedLength else {
         throw CRTAuthError(.tooLarge, "the \(what) is longer than \(CRTAuthLimits.maximumEncodedLength) characters")
@@ -87,7 +87,7 @@ public struct CRTAuthRequest: Hashable, Sendable {
     }
 
     /// Parses a base64url v1/v2 request strictly (trailing fields allowed, as the spec says).
-    public init(decoding text: some StringProtocol) throws {
+    public init(decoding text: String) throws {
         let bytes = try decodeMessage(text, what: "request")
         var reader = MessagePackReader(bytes, what: "request")
         let version = try reader.readUInt("version")
@@ -191,7 +191,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
 
     /// Parses a challenge (v0 by its first byte `v`, v1/v2 by their version byte) without
     /// checking its MAC — a client cannot; a server calls ``isAuthentic(secrets:)``.
-    public init(decoding text: some StringProtocol) throws {
+    public init(decoding text: String) throws {
         try self.init(bytes: try decodeMessage(text, what: "challenge"))
     }
 
@@ -293,7 +293,7 @@ public struct CRTAuthResponse: Hashable, Sendable {
     public var encoded: String { Base64URL.encode(self.bytes) }
 
     /// Parses a response (v0 by its first byte `r`, v1/v2 by version byte).
-    public init(decoding text: some StringProtocol) throws {
+    public init(decoding text: String) throws {
         let bytes = try decodeMessage(text, what: "response")
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the response is empty") }
         if first == Magic.response {
@@ -376,7 +376,7 @@ public struct CRTAuthToken: Hashable, Sendable {
     }
 
     /// Parses a token (v0 by first byte `v`, v1 by `01`) without checking its MAC.
-    public init(decoding text: some StringProtocol) throws {
+    public init(decoding text: String) throws {
         try self.init(bytes: try decodeMessage(text, what: "token"))
     }
 

@@ -12,7 +12,7 @@ public enum CRTAuthClientResponder {
     ///
     /// - Parameter serverName: the host the client connected to; a challenge naming another
     ///   server is refused (it may be relayed by a man in the middle).
-    public static func respond(to challengeText: some StringProtocol, serverName: String, signers: [any Signer]) async throws -> CRTAuthResponse {
+    public static func respond(to challengeText: String, serverName: String, signers: [any Signer]) async throws -> CRTAuthResponse {
         let challenge = try CRTAuthChallenge(decoding: challengeText)
         guard challenge.serverName.lowercased() == serverName.lowercased() else {
             throw CRTAuthError(.serverNameMismatch, "the challenge is for server \(quoted(challenge.serverName)), but you connected to \(quoted(serverName)); refusing to sign (possible man-in-the-middle)")
