@@ -54,6 +54,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["SSHKeys"],
             path: "Tests/TestSupport",
             swiftSettings: strictSwift6
         ),

@@ -194,7 +194,7 @@ public struct AuthServer: Sendable {
             throw CRTAuthError(.malformed, "a \(response.version) response carries a \(challenge.version) challenge")
         }
         let username = challenge.username
-        guard self.prepared.isValid(challenge.mac, over: challenge.bytes[challenge.macInput], version: challenge.version) else {
+        guard challenge.isAuthentic(self.prepared) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: username))
         }
         guard challenge.serverName == self.configuration.serverName else {
@@ -245,7 +245,7 @@ public struct AuthServer: Sendable {
     /// Validates a token of either format (v0 `v…`, v1 `01…`), returning the username.
     public func validateToken(_ text: String, now: UInt64) throws -> AuthenticationOutcome<String> {
         let token = try CRTAuthToken(decoding: text)
-        guard self.prepared.isValid(token.mac, over: token.bytes[token.macInput], version: token.version) else {
+        guard token.isAuthentic(self.prepared) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: nil))
         }
         if token.validTo < token.validFrom || token.validTo - token.validFrom > Self.maximumTokenLifetime {

@@ -106,7 +106,10 @@ public struct CRTAuthRequest: Hashable, Sendable {
 
 /// A challenge: what the server asks the client to sign, HMAC-protected so that the server
 /// keeps no state.
-public struct CRTAuthChallenge: Hashable, Sendable {
+public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
+    /// Whether one of `secrets` made this challenge's MAC (constant-time comparison).
+    public func isAuthentic(secrets: [SymmetricKey]) -> Bool { self.isAuthentic(PreparedSecrets(secrets)) }
+
     public let version: CRTAuthVersion
     public let uniqueData: [UInt8]
     /// Unix seconds.
@@ -122,7 +125,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
     public let bytes: [UInt8]
     /// The bytes the MAC covers.
     let macInput: Range<Int>
-    let mac: [UInt8]
+    let macRange: Range<Int>
 
     /// What the client signs: the whole message for v1, the inner XDR challenge for v0.
     public var signedBytes: ArraySlice<UInt8> {
@@ -162,14 +165,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
             inner.writeOpaque(fingerprint)
             inner.writeString(serverName)
             inner.writeString(username)
-            let mac = secrets.sha1MAC(inner.bytes)
-            var outer = XDRWriter()
-            outer.writeMagic(Magic.verifiable)
-            outer.writeFixed(mac)
-            outer.writeOpaque(inner.bytes)
-            self.bytes = outer.bytes
-            self.macInput = 28..<(28 + inner.bytes.count)
-            self.mac = mac
+            (self.bytes, self.macInput, self.macRange) = VerifiablePayload.wrap(inner.bytes, secrets: secrets)
         } else {
             var writer = MessagePackWriter()
             writer.writeUInt(UInt64(version.rawValue))
@@ -180,12 +176,7 @@ public struct CRTAuthChallenge: Hashable, Sendable {
             writer.writeBinary(fingerprint)
             writer.writeString(serverName)
             writer.writeString(username)
-            let macInput = 0..<writer.bytes.count
-            let mac = secrets.sha256MAC(writer.bytes)
-            writer.writeBinary(mac)
-            self.bytes = writer.bytes
-            self.macInput = macInput
-            self.mac = mac
+            (self.bytes, self.macInput, self.macRange) = writer.finishWithMAC(secrets)
         }
     }
 
@@ -200,13 +191,8 @@ public struct CRTAuthChallenge: Hashable, Sendable {
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the challenge is empty") }
         self.bytes = bytes
         if first == Magic.verifiable {
-            var outer = XDRReader(bytes, what: "v0 challenge")
-            try outer.readMagic(Magic.verifiable)
-            self.mac = Array(try outer.readFixed(20, "HMAC"))
-            let payload = try outer.readOpaque("payload", limit: 4096)
-            try outer.expectEnd()
-            self.macInput = payload.startIndex..<payload.endIndex
-            var inner = XDRReader(bytes, range: payload.startIndex..<payload.endIndex, what: "v0 challenge payload")
+            (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 challenge", limit: 4096)
+            var inner = XDRReader(bytes, range: self.macInput, what: "v0 challenge payload")
             try inner.readMagic(Magic.challenge)
             self.version = .v0
             self.uniqueData = Array(try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data"))
@@ -243,17 +229,9 @@ public struct CRTAuthChallenge: Hashable, Sendable {
         }
         self.serverName = try reader.readString("server name", limit: CRTAuthLimits.maximumServerNameLength)
         self.username = try reader.readString("username", limit: 1024)
-        self.macInput = 0..<reader.offset
-        let mac = try reader.readBinary("HMAC", limit: 32)
-        guard mac.count == 32 else { throw CRTAuthError(.malformed, "the challenge HMAC must be 32 bytes") }
-        self.mac = Array(mac)
-        try reader.expectEnd()
+        (self.macInput, self.macRange) = try reader.readFinalMAC()
     }
 
-    /// Whether one of `secrets` made this challenge's MAC (constant-time comparison).
-    public func isAuthentic(secrets: [SymmetricKey]) -> Bool {
-        PreparedSecrets(secrets).isValid(self.mac, over: self.bytes[self.macInput], version: self.version)
-    }
 }
 
 // MARK: - Response
@@ -324,7 +302,10 @@ public struct CRTAuthResponse: Hashable, Sendable {
 
 /// A token: who, and for how long, HMAC-protected. v0 is what Python servers issue and
 /// accept (XDR, HMAC-SHA1); v1 what Java servers issue and accept (msgpack, HMAC-SHA256).
-public struct CRTAuthToken: Hashable, Sendable {
+public struct CRTAuthToken: Hashable, Sendable, MACProtected {
+    /// Whether one of `secrets` made this token's MAC (constant-time comparison).
+    public func isAuthentic(secrets: [SymmetricKey]) -> Bool { self.isAuthentic(PreparedSecrets(secrets)) }
+
     public let version: CRTAuthVersion
     public let validFrom: UInt64
     public let validTo: UInt64
@@ -332,7 +313,6 @@ public struct CRTAuthToken: Hashable, Sendable {
     public let bytes: [UInt8]
     let macInput: Range<Int>
     let macRange: Range<Int>
-    var mac: ArraySlice<UInt8> { self.bytes[self.macRange] }
 
     /// The base64url text.
     public var encoded: String { Base64URL.encode(self.bytes) }
@@ -353,14 +333,7 @@ public struct CRTAuthToken: Hashable, Sendable {
             inner.writeUInt32(UInt32(truncatingIfNeeded: validFrom))
             inner.writeUInt32(UInt32(truncatingIfNeeded: validTo))
             inner.writeString(username)
-            let mac = secrets.sha1MAC(inner.bytes)
-            var outer = XDRWriter()
-            outer.writeMagic(Magic.verifiable)
-            outer.writeFixed(mac)
-            outer.writeOpaque(inner.bytes)
-            self.bytes = outer.bytes
-            self.macInput = 28..<(28 + inner.bytes.count)
-            self.macRange = 4..<24
+            (self.bytes, self.macInput, self.macRange) = VerifiablePayload.wrap(inner.bytes, secrets: secrets)
         } else {
             var writer = MessagePackWriter()
             writer.writeUInt(1)
@@ -368,10 +341,7 @@ public struct CRTAuthToken: Hashable, Sendable {
             writer.writeUInt(validFrom)
             writer.writeUInt(validTo)
             writer.writeString(username)
-            self.macInput = 0..<writer.bytes.count
-            writer.writeBinary(secrets.sha256MAC(writer.bytes))
-            self.bytes = writer.bytes
-            self.macRange = (self.bytes.count - 32)..<self.bytes.count
+            (self.bytes, self.macInput, self.macRange) = writer.finishWithMAC(secrets)
         }
     }
 
@@ -384,13 +354,7 @@ public struct CRTAuthToken: Hashable, Sendable {
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the token is empty") }
         self.bytes = bytes
         if first == Magic.verifiable {
-            var outer = XDRReader(bytes, what: "v0 token")
-            try outer.readMagic(Magic.verifiable)
-            let mac = try outer.readFixed(20, "HMAC")
-            self.macRange = mac.startIndex..<mac.endIndex
-            let payload = try outer.readOpaque("payload", limit: 1024)
-            try outer.expectEnd()
-            self.macInput = payload.startIndex..<payload.endIndex
+            (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 token", limit: 1024)
             var inner = XDRReader(bytes, range: self.macInput, what: "v0 token payload")
             try inner.readMagic(Magic.token)
             self.validFrom = UInt64(try inner.readUInt32("valid_from"))
@@ -409,18 +373,10 @@ public struct CRTAuthToken: Hashable, Sendable {
         self.validFrom = try reader.readUInt("valid_from")
         self.validTo = try reader.readUInt("valid_to")
         self.username = try reader.readString("username", limit: 1024)
-        self.macInput = 0..<reader.offset
-        let mac = try reader.readBinary("HMAC", limit: 32)
-        guard mac.count == 32 else { throw CRTAuthError(.malformed, "the token HMAC must be 32 bytes") }
-        self.macRange = mac.startIndex..<mac.endIndex
-        try reader.expectEnd()
+        (self.macInput, self.macRange) = try reader.readFinalMAC()
         self.version = .v1
     }
 
-    /// Whether one of `secrets` made this token's MAC (constant-time comparison).
-    public func isAuthentic(secrets: [SymmetricKey]) -> Bool {
-        PreparedSecrets(secrets).isValid(self.mac, over: self.bytes[self.macInput], version: self.version)
-    }
 }
 
 /// Constants of our crtauth v2 (see docs/PROTOCOL.md).
@@ -429,4 +385,64 @@ public enum CRTAuthV2 {
     public static let uniqueDataLength = 32
     /// Most key fingerprints one v2 challenge offers.
     public static let maximumOfferedKeys = 16
+}
+
+// MARK: - MACs shared by challenges and tokens
+
+/// A message whose bytes carry a server MAC: HMAC-SHA1 for v0, HMAC-SHA256 for v1/v2.
+protocol MACProtected {
+    var version: CRTAuthVersion { get }
+    var bytes: [UInt8] { get }
+    var macInput: Range<Int> { get }
+    var macRange: Range<Int> { get }
+}
+
+extension MACProtected {
+    var mac: ArraySlice<UInt8> { self.bytes[self.macRange] }
+
+    func isAuthentic(_ secrets: PreparedSecrets) -> Bool {
+        secrets.isValid(self.mac, over: self.bytes[self.macInput], version: self.version)
+    }
+}
+
+/// v0's MAC wrapper: `'v' ‖ HMAC-SHA1(inner)[20] ‖ opaque(inner)`.
+enum VerifiablePayload {
+    static func wrap(_ inner: [UInt8], secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
+        var outer = XDRWriter()
+        outer.writeMagic(Magic.verifiable)
+        outer.writeFixed(secrets.sha1MAC(inner))
+        outer.writeOpaque(inner)
+        return (outer.bytes, 28..<(28 + inner.count), 4..<24)
+    }
+
+    /// Returns where the inner payload and the MAC are in `bytes`.
+    static func unwrap(_ bytes: [UInt8], what: String, limit: Int) throws -> (payload: Range<Int>, mac: Range<Int>) {
+        var outer = XDRReader(bytes, what: what)
+        try outer.readMagic(Magic.verifiable)
+        let mac = try outer.readFixed(20, "HMAC")
+        let payload = try outer.readOpaque("payload", limit: limit)
+        try outer.expectEnd()
+        return (payload.startIndex..<payload.endIndex, mac.startIndex..<mac.endIndex)
+    }
+}
+
+extension MessagePackWriter {
+    /// Appends the HMAC-SHA256 of everything written so far, as v1/v2 challenges and tokens end.
+    func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
+        var writer = self
+        let macInput = 0..<writer.bytes.count
+        writer.writeBinary(secrets.sha256MAC(writer.bytes))
+        return (writer.bytes, macInput, (writer.bytes.count - 32)..<writer.bytes.count)
+    }
+}
+
+extension MessagePackReader {
+    /// Reads the final 32-byte HMAC `bin`; returns what it covers and where it is.
+    mutating func readFinalMAC() throws -> (input: Range<Int>, mac: Range<Int>) {
+        let input = 0..<self.offset
+        let mac = try self.readBinary("HMAC", limit: 32)
+        guard mac.count == 32 else { throw CRTAuthError(.malformed, "the HMAC must be 32 bytes") }
+        try self.expectEnd()
+        return (input, mac.startIndex..<mac.endIndex)
+    }
 }

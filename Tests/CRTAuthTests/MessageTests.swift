@@ -3,6 +3,7 @@ import Foundation
 @testable import CRTAuth
 import SSHKeys
 import Testing
+import TestSupport
 
 enum Vectors {
     nonisolated(unsafe) static let json: [String: Any] = {  // read-only after first use
@@ -19,18 +20,6 @@ enum Vectors {
 
     static let secret = SymmetricKey(data: Array("server_secret".utf8))
     static var testKey: SSHPrivateKey { get throws { try SSHPrivateKey(fileContents: text("test_key.pem")) } }
-}
-
-func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-func unhex(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2)
-        out.append(UInt8(text[index..<next], radix: 16)!)
-        index = next
-    }
-    return out
 }
 
 @Suite("crtauth codecs and messages, byte-exact with the reference vectors")

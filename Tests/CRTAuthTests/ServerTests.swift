@@ -182,27 +182,3 @@ struct ServerTests {
         Issue.record("no signature with a leading zero in 2000 tries")
     }
 }
-
-/// A certificate for `key` signed by `ca` (made by hand with the SSHKeys wire writer).
-func makeCertificate(for key: SSHPublicKey, ca: SSHPrivateKey, principals: [String], validBefore: UInt64 = .max) throws -> SSHCertificate {
-    var w = SSHWireWriter()
-    w.writeString(key.type.certificateName)
-    w.writeString([UInt8](repeating: 9, count: 32))
-    var fields = SSHWireReader(key.wireBlob, what: "key")
-    _ = try fields.readString()
-    w.writeRaw(fields.remaining)
-    w.writeUInt64(7)
-    w.writeUInt32(1)
-    w.writeString("test-cert")
-    var p = SSHWireWriter()
-    for principal in principals { p.writeString(principal) }
-    w.writeString(p.bytes)
-    w.writeUInt64(0)
-    w.writeUInt64(validBefore)
-    w.writeString([UInt8]())
-    w.writeString([UInt8]())
-    w.writeString([UInt8]())
-    w.writeString(ca.publicKey.wireBlob)
-    w.writeString(try ca.signature(for: w.bytes).wireBlob)
-    return try SSHCertificate(wireBlob: w.bytes)
-}

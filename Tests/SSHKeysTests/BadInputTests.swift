@@ -1,6 +1,7 @@
 import Foundation
 @testable import SSHKeys
 import Testing
+import TestSupport
 
 /// Every parser of untrusted input: drip-feed (every prefix), trailing bytes, lies about types,
 /// fields at limit + 1, random mutations. Each must end in a typed SSHKeyError, never a trap.

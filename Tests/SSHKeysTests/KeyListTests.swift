@@ -1,6 +1,7 @@
 import Foundation
 import SSHKeys
 import Testing
+import TestSupport
 
 @Suite("authorized_keys, allowed_signers, patterns")
 struct KeyListTests {

@@ -1,6 +1,7 @@
 import Foundation
 import SSHKeys
 import Testing
+import TestSupport
 
 @Suite("Published vectors")
 struct VectorTests {
