@@ -188,34 +188,8 @@ struct BadInputTests {
         }
     }
 
-    static func certificateBlob() throws -> [UInt8] {
-        let line = "ssh-ed25519-cert-v01@openssh.com " + (try Self.makeCertificate())
-        return try SSHPublicIdentity(openSSHLine: line).wireBlob
-    }
-
-    /// A certificate made by hand: Ed25519 key signed by an Ed25519 CA.
-    static func makeCertificate(principals: [String] = ["alice"]) throws -> String {
-        let ca = Self.keys[0], subject = try SSHPrivateKey(generating: .ed25519)
-        var w = SSHWireWriter()
-        w.writeString("ssh-ed25519-cert-v01@openssh.com")
-        w.writeString([UInt8](repeating: 7, count: 32))
-        var keyReader = SSHWireReader(subject.publicKey.wireBlob, what: "t")
-        _ = try keyReader.readString()
-        w.writeRaw(keyReader.remaining)
-        w.writeUInt64(1)
-        w.writeUInt32(1)
-        w.writeString("id")
-        var p = SSHWireWriter()
-        for principal in principals { p.writeString(principal) }
-        w.writeString(p.bytes)
-        w.writeUInt64(0)
-        w.writeUInt64(.max)
-        w.writeString([UInt8]())
-        w.writeString([UInt8]())
-        w.writeString([UInt8]())
-        w.writeString(ca.publicKey.wireBlob)
-        w.writeString(try ca.signature(for: w.bytes).wireBlob)
-        return Data(w.bytes).base64EncodedString()
+    static func certificateBlob(principals: [String] = ["alice"]) throws -> [UInt8] {
+        try makeCertificateBlob(for: SSHPrivateKey(generating: .ed25519).publicKey, ca: Self.keys[0], principals: principals)
     }
 
     @Test("certificates: every prefix, trailing bytes, principals at limit + 1, mutations")
@@ -228,8 +202,8 @@ struct BadInputTests {
         for mutated in Self.mutations(of: blob, count: 300, seed: 3) {
             if let c = try? SSHCertificate(wireBlob: mutated) { _ = try? c.verifyCASignature() }
         }
-        let many = try Data(base64Encoded: Self.makeCertificate(principals: (0...SSHCertificate.maximumPrincipals).map { "p\($0)" }))!
-        #expect(throws: SSHKeyError(.limitExceeded, "")) { try SSHCertificate(wireBlob: Array(many)) }
+        let many = try Self.certificateBlob(principals: (0...SSHCertificate.maximumPrincipals).map { "p\($0)" })
+        #expect(throws: SSHKeyError(.limitExceeded, "")) { try SSHCertificate(wireBlob: many) }
     }
 
     @Test("SSHSIG blobs and armor: every prefix, trailing bytes, wrong magic/version/hash, mutations")

@@ -19,6 +19,12 @@ public func unhex(_ text: String) -> [UInt8] {
 /// An OpenSSH user certificate for `key`, signed by `ca`, built field by field with the SSH wire
 /// writer (serial 7, key id `test-cert`, valid from the epoch until `validBefore`).
 public func makeCertificate(for key: SSHPublicKey, ca: SSHPrivateKey, principals: [String], validBefore: UInt64 = .max) throws -> SSHCertificate {
+    try SSHCertificate(wireBlob: makeCertificateBlob(for: key, ca: ca, principals: principals, validBefore: validBefore))
+}
+
+/// The wire blob of ``makeCertificate(for:ca:principals:validBefore:)``, unparsed (so it may
+/// break our own limits).
+public func makeCertificateBlob(for key: SSHPublicKey, ca: SSHPrivateKey, principals: [String], validBefore: UInt64 = .max) throws -> [UInt8] {
     var w = SSHWireWriter()
     w.writeString(key.type.certificateName)
     w.writeString([UInt8](repeating: 9, count: 32))
@@ -38,5 +44,5 @@ public func makeCertificate(for key: SSHPublicKey, ca: SSHPrivateKey, principals
     w.writeString([UInt8]())
     w.writeString(ca.publicKey.wireBlob)
     w.writeString(try ca.signature(for: w.bytes).wireBlob)
-    return try SSHCertificate(wireBlob: w.bytes)
+    return w.bytes
 }
