@@ -42,10 +42,13 @@ public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible
 /// Who authenticated, with which key, by which scheme.
 public struct AuthenticatedIdentity: Hashable, Sendable {
     public let username: String
-    /// `SHA256:` fingerprint of the key that signed (empty for token validation, which does not
-    /// carry the key).
-    public let keyFingerprint: String
+    /// The key that signed (the certified key, for a certificate).
+    public let key: SSHPublicKey
     public let scheme: String
+
+    /// `SHA256:` fingerprint of ``key``, as `ssh-keygen -l` prints it (computed when asked:
+    /// formatting it costs more than the rest of a token check).
+    public var keyFingerprint: String { self.key.sha256Fingerprint }
 }
 
 /// The result of a server operation that may fail for expected reasons.
@@ -221,7 +224,7 @@ public struct AuthServer: Sendable {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
         let token = self.issueToken(for: username, now: now)
-        return .success((token, AuthenticatedIdentity(username: username, keyFingerprint: key.sha256Fingerprint, scheme: challenge.version == .v2 ? "crtauth-v2" : challenge.version == .v1 ? "crtauth-v1" : "crtauth-v0")))
+        return .success((token, AuthenticatedIdentity(username: username, key: key, scheme: challenge.version == .v2 ? "crtauth-v2" : challenge.version == .v1 ? "crtauth-v1" : "crtauth-v0")))
     }
 
     /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) RSA key.

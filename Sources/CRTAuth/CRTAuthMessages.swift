@@ -428,11 +428,10 @@ enum VerifiablePayload {
 
 extension MessagePackWriter {
     /// Appends the HMAC-SHA256 of everything written so far, as v1/v2 challenges and tokens end.
-    func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
-        var writer = self
-        let macInput = 0..<writer.bytes.count
-        writer.writeBinary(secrets.sha256MAC(writer.bytes))
-        return (writer.bytes, macInput, (writer.bytes.count - 32)..<writer.bytes.count)
+    consuming func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
+        let macInput = 0..<self.bytes.count
+        self.writeBinary(secrets.sha256MAC(self.bytes))
+        return (self.bytes, macInput, (self.bytes.count - 32)..<self.bytes.count)
     }
 }
 

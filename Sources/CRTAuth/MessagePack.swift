@@ -103,7 +103,8 @@ package struct MessagePackReader {
 package struct MessagePackWriter {
     package private(set) var bytes: [UInt8] = []
 
-    package init() {}
+    /// - Parameter capacity: bytes to reserve (messages are small; this avoids regrowing).
+    package init(capacity: Int = 128) { self.bytes.reserveCapacity(capacity) }
 
     private mutating func bigEndian(_ value: UInt64, _ width: Int) {
         for shift in stride(from: (width - 1) * 8, through: 0, by: -8) { self.bytes.append(UInt8((value >> UInt64(shift)) & 0xFF)) }

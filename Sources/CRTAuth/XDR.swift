@@ -73,7 +73,8 @@ package struct XDRReader {
 package struct XDRWriter {
     package private(set) var bytes: [UInt8] = []
 
-    package init() {}
+    /// - Parameter capacity: bytes to reserve (messages are small; this avoids regrowing).
+    package init(capacity: Int = 128) { self.bytes.reserveCapacity(capacity) }
 
     package mutating func writeMagic(_ magic: UInt8) { self.bytes += [magic, 0, 0, 0] }
 
