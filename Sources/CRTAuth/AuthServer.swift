@@ -212,7 +212,11 @@ public struct AuthServer: Sendable {
             return .failure(AuthenticationFailure(reason: .refused, username: username))
         case .noSuchUser:
             // Same work and the same answer as a wrong signature.
-            _ = Self.decoyKey?.isValidSignature(SSHSignature(algorithm: .insecureRSASHA1, rawSignature: response.signature), for: challenge.signedBytes, policy: .insecureLegacySHA1)
+            if challenge.version == .v2 {
+                CRTAuthV2Verifier.decoyVerify(try CRTAuthV2Verifier.signature(of: response), challenge: challenge)
+            } else {
+                _ = Decoys.rsa?.isValidSignature(SSHSignature(algorithm: .insecureRSASHA1, rawSignature: response.signature), for: challenge.signedBytes, policy: .insecureLegacySHA1)
+            }
             return .failure(AuthenticationFailure(reason: .unknownUser, username: username))
         case .keys(let keys):
             let usable = self.usableKeys(keys, version: challenge.version, now: now)
@@ -233,10 +237,6 @@ public struct AuthServer: Sendable {
         let sshSignature = SSHSignature(algorithm: .insecureRSASHA1, rawSignature: signature)
         return keys.first { $0.key.isValidSignature(sshSignature, for: data, policy: .insecureLegacySHA1) }?.key
     }
-
-    /// An RSA key nobody holds, verified against for unknown users so that they cost what a
-    /// wrong signature costs.
-    static let decoyKey: SSHPublicKey? = try? SSHPrivateKey(generating: .rsa, rsaBits: 2048).publicKey
 
     /// Issues a token for `username` in the configured format.
     public func issueToken(for username: String, now: UInt64) -> CRTAuthToken {

@@ -16,29 +16,68 @@ extension CRTAuthV2 {
 }
 
 /// Server side of v2: which of the user's keys made the SSHSIG over the challenge.
+///
+/// Every path does exactly one signature verification of the signer's key type — against the
+/// real key, or against a decoy when the key is not acceptable or the user is unknown — so that
+/// timing does not tell an unknown user or an unregistered key from a wrong signature.
 enum CRTAuthV2Verifier {
-    /// Returns the key that authenticated (the certified key for a certificate), or nil.
-    static func verify(response: CRTAuthResponse, challenge: CRTAuthChallenge, keys: [UserKey], now: UInt64) throws -> SSHPublicKey? {
-        let signature: SSHSig
+    /// Parses the response's SSHSIG; a malformed one is a 400, for known and unknown users alike.
+    static func signature(of response: CRTAuthResponse) throws -> SSHSig {
         do {
-            signature = try SSHSig(wireBlob: response.signature)
+            return try SSHSig(wireBlob: response.signature)
         } catch let error as SSHKeyError {
             throw CRTAuthError(.malformed, "the v2 response signature is not an SSH signature: \(error.message)")
         }
+    }
+
+    /// Returns the key that authenticated (the certified key for a certificate), or nil.
+    static func verify(response: CRTAuthResponse, challenge: CRTAuthChallenge, keys: [UserKey], now: UInt64) throws -> SSHPublicKey? {
+        let signature = try self.signature(of: response)
         let namespace = CRTAuthV2.namespace(serverName: challenge.serverName)
-        guard signature.namespace == namespace, signature.hashAlgorithm == CRTAuthV2.hashAlgorithm else { return nil }
+        let acceptable: Bool
         switch signature.signer {
         case .key(let key):
-            guard keys.contains(where: { !$0.isCertificateAuthority && $0.key == key }) else { return nil }
+            acceptable = keys.contains { !$0.isCertificateAuthority && $0.key == key }
         case .certificate(let certificate):
-            guard certificate.kind == .user, certificate.isValid(at: now),
-                  keys.contains(where: { ca in
-                      ca.isCertificateAuthority && ca.key == certificate.signatureKey
-                          && certificate.principals.contains { (ca.principals ?? [challenge.username]).contains($0) }
-                  }) else { return nil }
+            acceptable = certificate.kind == .user && certificate.isValid(at: now)
+                && keys.contains { ca in
+                    ca.isCertificateAuthority && ca.key == certificate.signatureKey
+                        && certificate.principals.contains { (ca.principals ?? [challenge.username]).contains($0) }
+                }
+        }
+        guard acceptable, signature.namespace == namespace, signature.hashAlgorithm == CRTAuthV2.hashAlgorithm else {
+            self.decoyVerify(signature, challenge: challenge)
+            return nil
         }
         // SSHSig.verify checks the CA signature of a certificate signer too.
         guard (try? signature.verify(challenge.bytes, namespace: namespace)) != nil else { return nil }
         return signature.signer.publicKey
+    }
+
+    /// One verification of the same cost as a real one, whose result is thrown away.
+    static func decoyVerify(_ signature: SSHSig, challenge: CRTAuthChallenge) {
+        guard let decoy = Decoys.key(for: signature.signer.publicKey.type) else { return }
+        let data = SSHSigSignedData(message: challenge.bytes, namespace: signature.namespace, hashAlgorithm: signature.hashAlgorithm)
+        _ = decoy.isValidSignature(signature.signature, for: data.bytes)
+    }
+}
+
+/// Keys nobody holds, one per type, made on first use.
+enum Decoys {
+    static let ed25519 = try? SSHPrivateKey(generating: .ed25519).publicKey
+    static let p256 = try? SSHPrivateKey(generating: .ecdsaP256).publicKey
+    static let p384 = try? SSHPrivateKey(generating: .ecdsaP384).publicKey
+    static let p521 = try? SSHPrivateKey(generating: .ecdsaP521).publicKey
+    static let rsa = try? SSHPrivateKey(generating: .rsa, rsaBits: 2048).publicKey
+
+    static func key(for type: SSHKeyType) -> SSHPublicKey? {
+        switch type {
+        case .ed25519: ed25519
+        case .ecdsaP256: p256
+        case .ecdsaP384: p384
+        case .ecdsaP521: p521
+        case .rsa: rsa
+        default: nil  // FIDO keys: no software decoy; their verification is an ECDSA/Ed25519 one
+        }
     }
 }

@@ -168,6 +168,20 @@ struct ServerTests {
         #expect(try await server.createToken(response: wrong.encoded, now: 2).failureReason == .badSignature)
     }
 
+    @Test("v2: an unknown user and an unregistered key both end as a refused signature")
+    func v2AntiEnumeration() async throws {
+        let server = try makeServer(InMemoryKeyProvider(keys: ["alice": [Self.ed.publicKey]]))
+        let stranger = try SSHPrivateKey(generating: .ed25519)
+        for user in ["alice", "mallory"] {
+            guard case .success(let challenge) = try await server.createChallenge(for: CRTAuthRequest(username: user, version: .v2), now: 1) else { return }
+            #expect(challenge.fingerprint.count == 32)
+            let signature = try await SSHSig.sign(challenge.bytes, namespace: CRTAuthV2.namespace(serverName: "api.example.com"), with: stranger)
+            let response = CRTAuthResponse(version: .v2, challengeBytes: challenge.bytes, signature: signature.wireBlob)
+            let reason = try await server.createToken(response: response.encoded, now: 2).failureReason
+            #expect(reason == (user == "alice" ? .badSignature : .unknownUser))
+        }
+    }
+
     @Test("a one-byte-short RSA signature is left-padded and accepted")
     func shortSignature() async throws {
         let server = try makeServer(InMemoryKeyProvider(keys: ["alice": [Self.rsa.publicKey]]))
