@@ -65,6 +65,10 @@ func runBenchmarks() async throws {
             var total: [Double] = []
             for _ in 0..<50 { total.append(await measureAsync(200) { if case .success = try? await server.createToken(response: text, now: now + 1) { return true }; return false }) }
             print("createToken", String(format: "%.2f µs", median(total) / 200))
+            let other = try AuthServer(configuration: .init(serverName: "bench.example.com", secrets: [SymmetricKey(data: [1, 2, 3])], tokenFormat: .v1), keyProvider: provider)
+            var badMAC: [Double] = []
+            for _ in 0..<50 { badMAC.append(await measureAsync(200) { if case .failure = try? await other.createToken(response: text, now: now + 1) { return true }; return false }) }
+            print("createToken up to a bad MAC", String(format: "%.2f µs", median(badMAC) / 200))
             var lookups: [Double] = []
             for _ in 0..<50 { lookups.append(await measureAsync(200) { (try? await provider.keys(for: "alice")) != nil }) }
             print("key lookup", String(format: "%.2f µs", median(lookups) / 200))
