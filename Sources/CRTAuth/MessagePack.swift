@@ -16,12 +16,14 @@ package struct MessagePackReader {
 
     package var isAtEnd: Bool { self.offset >= self.bytes.count }
 
+    @inline(__always)
     private mutating func byte(_ field: String) throws -> UInt8 {
         guard self.offset < self.bytes.count else { throw self.truncated(field) }
         defer { self.offset += 1 }
         return self.bytes[self.offset]
     }
 
+    @inline(__always)
     private mutating func bigEndian(_ width: Int, _ field: String) throws -> UInt64 {
         guard self.bytes.count - self.offset >= width else { throw self.truncated(field) }
         var value: UInt64 = 0
@@ -74,6 +76,7 @@ package struct MessagePackReader {
         return text
     }
 
+    @inline(__always)
     private mutating func payload(_ length: UInt64, _ field: String, limit: Int) throws -> ArraySlice<UInt8> {
         guard length <= UInt64(limit) else {
             throw CRTAuthError(.tooLarge, "\(self.what): \(field) is \(length) bytes, more than the \(limit) allowed")
