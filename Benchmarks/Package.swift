@@ -24,6 +24,7 @@ let package = Package(
         .executableTarget(
             name: "CRTAuthRatio",
             dependencies: [
+                "BenchmarkCases",
                 .product(name: "CRTAuth", package: "swift-crtauth"),
                 .product(name: "SSHKeys", package: "swift-crtauth"),
                 .product(name: "Crypto", package: "swift-crypto"),

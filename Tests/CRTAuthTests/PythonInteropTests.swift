@@ -39,6 +39,14 @@ struct PythonInteropTests {
     static let now: UInt64 = 1_800_000_000
     static let secret = "shared-secret"
 
+    /// A real ssh-agent holding a fresh RSA-2048 key made by ssh-keygen.
+    static func agentWithRSAKey() throws -> (SSHAgentProcess, SSHPublicKey) {
+        let agent = try SSHAgentProcess()
+        let dir = try TemporaryDirectory()
+        try agent.add(try sshKeygen(dir, name: "id_rsa", type: "rsa", bits: 2048))
+        return (agent, try SSHPublicKey(openSSHLine: dir.read("id_rsa.pub")))
+    }
+
     static func keyDirectory(_ key: SSHPrivateKey, user: String) throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory()
         _ = try dir.write("\(user)_id_rsa.pub", key.publicKey.openSSHLine(comment: "\(user)@test") + "\n")
@@ -66,11 +74,8 @@ struct PythonInteropTests {
     @Test("Python client with AgentSigner on a real ssh-agent → our server")
     func pythonAgentClient() async throws {
         let peer = try PythonCRTAuth()
-        let agent = try SSHAgentProcess()
+        let (agent, key) = try Self.agentWithRSAKey()
         defer { agent.stop() }
-        let dir = try TemporaryDirectory()
-        try agent.add(try sshKeygen(dir, name: "id_rsa", type: "rsa", bits: 2048))
-        let key = try SSHPublicKey(openSSHLine: dir.read("id_rsa.pub"))
         let server = try AuthServer(configuration: .init(serverName: "localhost", secrets: [SymmetricKey(data: Array(Self.secret.utf8))]), keyProvider: InMemoryKeyProvider(keys: ["alice": [key]]))
         for version in [CRTAuthVersion.v0, .v1] {
             guard case .success(let challenge) = try await server.createChallenge(for: CRTAuthRequest(username: "alice", version: version), now: Self.now) else { return }
@@ -82,11 +87,8 @@ struct PythonInteropTests {
     @Test("our client (key in a real ssh-agent) → Python server → Python v0 token → validated by us, and ours by Python", arguments: [CRTAuthVersion.v0, .v1])
     func ourClientPythonServer(_ version: CRTAuthVersion) async throws {
         let peer = try PythonCRTAuth()
-        let agent = try SSHAgentProcess()
+        let (agent, key) = try Self.agentWithRSAKey()
         defer { agent.stop() }
-        let dir = try TemporaryDirectory()
-        try agent.add(try sshKeygen(dir, name: "id_rsa", type: "rsa", bits: 2048))
-        let key = try SSHPublicKey(openSSHLine: dir.read("id_rsa.pub"))
         let keys = try Self.keyDirectory(try SSHPrivateKey(generating: .ed25519), user: "nobody-here")
         _ = try keys.write("alice_id_rsa.pub", key.openSSHLine(comment: "alice@test") + "\n")
 

@@ -1,3 +1,4 @@
+import BenchmarkCases
 import CRTAuth
 import Crypto
 import Foundation
@@ -11,27 +12,6 @@ import _CryptoExtras
 //   - createToken with an Ed25519 v2 response vs a raw swift-crypto Ed25519 verify.
 // Prints one line per measurement; `tokens-per-second` lines are read by scripts/bench.
 
-@inline(never)
-func measure(_ batch: Int, _ body: () -> Bool) -> Double {
-    var ok = true
-    let start = ContinuousClock.now
-    for _ in 0..<batch { ok = body() && ok }
-    let elapsed = ContinuousClock.now - start
-    precondition(ok, "a benchmark operation failed")  // fixed inputs of our own
-    return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
-}
-
-@inline(never)
-func measureAsync(_ batch: Int, _ body: () async -> Bool) async -> Double {
-    var ok = true
-    let start = ContinuousClock.now
-    for _ in 0..<batch { ok = await body() && ok }
-    let elapsed = ContinuousClock.now - start
-    precondition(ok, "a benchmark operation failed")
-    return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
-}
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 /// Everything runs in one nonisolated task on the global executor, as server handlers do:
 /// top-level code would run on the main actor and hop executors around every await.
