@@ -95,6 +95,7 @@ public struct AuthServer: Sendable {
     public let keyProvider: any KeyProvider
     private let random: @Sendable (Int) -> [UInt8]
     private let prepared: PreparedSecrets
+    private let serverNameBytes: [UInt8]
 
     /// - Parameter random: returns N random bytes; defaults to the system CSPRNG.
     public init(configuration: Configuration, keyProvider: any KeyProvider, random: (@Sendable (Int) -> [UInt8])? = nil) throws {
@@ -115,6 +116,7 @@ public struct AuthServer: Sendable {
         self.configuration = configuration
         self.keyProvider = keyProvider
         self.prepared = PreparedSecrets(configuration.secrets)
+        self.serverNameBytes = Array(name.utf8)
         self.random = random ?? { count in
             var generator = SystemRandomNumberGenerator()
             return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
@@ -166,11 +168,13 @@ public struct AuthServer: Sendable {
 
     /// Keys that can answer a challenge of `version`: RSA only for v0/v1; not expired.
     func usableKeys(_ keys: [UserKey], version: CRTAuthVersion, now: UInt64) -> [UserKey] {
-        keys.filter { key in
-            if let expiry = key.expiresAt, expiry <= now { return false }
-            if version < .v2 { return key.key.type == .rsa && !key.isCertificateAuthority }
-            return true
-        }
+        keys.filter { Self.isUsable($0, version: version, now: now) }
+    }
+
+    static func isUsable(_ key: UserKey, version: CRTAuthVersion, now: UInt64) -> Bool {
+        if let expiry = key.expiresAt, expiry <= now { return false }
+        if version < .v2 { return key.key.type == .rsa && !key.isCertificateAuthority }
+        return true
     }
 
     private func lookup(_ username: String) async throws -> KeyLookup {
@@ -200,7 +204,7 @@ public struct AuthServer: Sendable {
         guard challenge.isAuthentic(self.prepared) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: username))
         }
-        guard challenge.serverName == self.configuration.serverName else {
+        guard challenge.serverNameBytes == self.serverNameBytes[...] else {
             return .failure(AuthenticationFailure(reason: .wrongServer, username: username))
         }
         if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
@@ -219,10 +223,9 @@ public struct AuthServer: Sendable {
             }
             return .failure(AuthenticationFailure(reason: .unknownUser, username: username))
         case .keys(let keys):
-            let usable = self.usableKeys(keys, version: challenge.version, now: now)
             verified = challenge.version == .v2
-                ? try CRTAuthV2Verifier.verify(response: response, challenge: challenge, keys: usable, now: now)
-                : Self.verifyV1(signature: response.signature, over: challenge.signedBytes, keys: usable)
+                ? try CRTAuthV2Verifier.verify(response: response, challenge: challenge, keys: self.usableKeys(keys, version: .v2, now: now), now: now)
+                : Self.verifyV1(signature: response.signature, over: challenge.signedBytes, keys: keys, now: now)
         }
         guard let key = verified else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
@@ -231,11 +234,11 @@ public struct AuthServer: Sendable {
         return .success((token, AuthenticatedIdentity(username: username, key: key, scheme: challenge.version == .v2 ? "crtauth-v2" : challenge.version == .v1 ? "crtauth-v1" : "crtauth-v0")))
     }
 
-    /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) RSA key.
-    static func verifyV1(signature: [UInt8], over data: ArraySlice<UInt8>, keys: [UserKey]) -> SSHPublicKey? {
+    /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) usable RSA key.
+    static func verifyV1(signature: [UInt8], over data: ArraySlice<UInt8>, keys: [UserKey], now: UInt64) -> SSHPublicKey? {
         guard !signature.isEmpty else { return nil }
         let sshSignature = SSHSignature(algorithm: .insecureRSASHA1, rawSignature: signature)
-        return keys.first { $0.key.isValidSignature(sshSignature, for: data, policy: .insecureLegacySHA1) }?.key
+        return keys.first { Self.isUsable($0, version: .v1, now: now) && $0.key.isValidSignature(sshSignature, for: data, policy: .insecureLegacySHA1) }?.key
     }
 
     /// Issues a token for `username` in the configured format.

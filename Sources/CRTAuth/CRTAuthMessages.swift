@@ -111,21 +111,30 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
     public func isAuthentic(secrets: [SymmetricKey]) -> Bool { self.isAuthentic(PreparedSecrets(secrets)) }
 
     public let version: CRTAuthVersion
-    public let uniqueData: [UInt8]
     /// Unix seconds.
     public let validFrom: UInt64
     /// Unix seconds.
     public let validTo: UInt64
-    /// v0/v1: the 6-byte crtauth fingerprint of the user's key. v2: SHA-256 fingerprints (32
-    /// bytes each) of the keys the server accepts, concatenated.
-    public let fingerprint: [UInt8]
-    public let serverName: String
     public let username: String
     /// The complete message bytes, exactly as produced or received.
     public let bytes: [UInt8]
     /// The bytes the MAC covers.
     let macInput: Range<Int>
     let macRange: Range<Int>
+    // The byte fields stay in `bytes` until asked for: a server checking a response needs only
+    // the server name, and only to compare it.
+    private let uniqueDataRange: Range<Int>
+    private let fingerprintRange: Range<Int>
+    private let serverNameRange: Range<Int>
+
+    public var uniqueData: [UInt8] { Array(self.bytes[self.uniqueDataRange]) }
+    /// v0/v1: the 6-byte crtauth fingerprint of the user's key. v2: SHA-256 fingerprints (32
+    /// bytes each) of the keys the server accepts, concatenated.
+    public var fingerprint: [UInt8] { Array(self.bytes[self.fingerprintRange]) }
+    /// The server name (validated as UTF-8 when parsed).
+    public var serverName: String { String(decoding: self.bytes[self.serverNameRange], as: UTF8.self) }
+    /// The server name's bytes, for comparing without making a string.
+    var serverNameBytes: ArraySlice<UInt8> { self.bytes[self.serverNameRange] }
 
     /// What the client signs: the whole message for v1, the inner XDR challenge for v0.
     public var signedBytes: ArraySlice<UInt8> {
@@ -150,31 +159,31 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
         fingerprint: [UInt8], serverName: String, username: String, secrets: PreparedSecrets
     ) {
         self.version = version
-        self.uniqueData = uniqueData
         self.validFrom = validFrom
         self.validTo = validTo
-        self.fingerprint = fingerprint
-        self.serverName = serverName
         self.username = username
         if version == .v0 {
             var inner = XDRWriter()
             inner.writeMagic(Magic.challenge)
-            inner.writeFixed(uniqueData)
+            let unique = inner.writeFixed(uniqueData)
             inner.writeUInt32(UInt32(truncatingIfNeeded: validFrom))
             inner.writeUInt32(UInt32(truncatingIfNeeded: validTo))
-            inner.writeOpaque(fingerprint)
-            inner.writeString(serverName)
+            let fingerprint = inner.writeOpaque(fingerprint)
+            let server = inner.writeString(serverName)
             inner.writeString(username)
             (self.bytes, self.macInput, self.macRange) = VerifiablePayload.wrap(inner.bytes, secrets: secrets)
+            // The inner payload starts after the wrapper's magic, MAC and length.
+            let shift = self.macInput.lowerBound
+            (self.uniqueDataRange, self.fingerprintRange, self.serverNameRange) = (unique.shifted(by: shift), fingerprint.shifted(by: shift), server.shifted(by: shift))
         } else {
             var writer = MessagePackWriter()
             writer.writeUInt(UInt64(version.rawValue))
             writer.writeUInt(UInt64(Magic.challenge))
-            writer.writeBinary(uniqueData)
+            self.uniqueDataRange = writer.writeBinary(uniqueData)
             writer.writeUInt(validFrom)
             writer.writeUInt(validTo)
-            writer.writeBinary(fingerprint)
-            writer.writeString(serverName)
+            self.fingerprintRange = writer.writeBinary(fingerprint)
+            self.serverNameRange = writer.writeString(serverName)
             writer.writeString(username)
             (self.bytes, self.macInput, self.macRange) = writer.finishWithMAC(secrets)
         }
@@ -195,11 +204,11 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
             var inner = XDRReader(bytes, range: self.macInput, what: "v0 challenge payload")
             try inner.readMagic(Magic.challenge)
             self.version = .v0
-            self.uniqueData = Array(try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data"))
+            self.uniqueDataRange = try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data").indices
             self.validFrom = UInt64(try inner.readUInt32("valid_from"))
             self.validTo = UInt64(try inner.readUInt32("valid_to"))
-            self.fingerprint = Array(try inner.readOpaque("fingerprint", limit: CRTAuthLimits.fingerprintLength))
-            self.serverName = try inner.readString("server name", limit: CRTAuthLimits.maximumServerNameLength)
+            self.fingerprintRange = try inner.readOpaque("fingerprint", limit: CRTAuthLimits.fingerprintLength).indices
+            self.serverNameRange = try inner.readUTF8("server name", limit: CRTAuthLimits.maximumServerNameLength).indices
             self.username = try inner.readString("username", limit: CRTAuthLimits.maximumUsernameLength)
             try inner.expectEnd()
             return
@@ -214,20 +223,21 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
         }
         self.version = version == 1 ? .v1 : .v2
         let uniqueLength = version == 1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
-        self.uniqueData = Array(try reader.readBinary("unique data", limit: uniqueLength))
-        guard self.uniqueData.count == uniqueLength else {
+        self.uniqueDataRange = try reader.readBinary("unique data", limit: uniqueLength).indices
+        guard self.uniqueDataRange.count == uniqueLength else {
             throw CRTAuthError(.malformed, "challenge unique data must be \(uniqueLength) bytes")
         }
         self.validFrom = try reader.readUInt("valid_from")
         self.validTo = try reader.readUInt("valid_to")
-        self.fingerprint = Array(try reader.readBinary("fingerprint", limit: version == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32))
-        if version == 1, self.fingerprint.count != CRTAuthLimits.fingerprintLength {
+        self.fingerprintRange = try reader.readBinary("fingerprint", limit: version == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32).indices
+        let fingerprintLength = self.fingerprintRange.count
+        if version == 1, fingerprintLength != CRTAuthLimits.fingerprintLength {
             throw CRTAuthError(.malformed, "a v1 challenge fingerprint is 6 bytes")
         }
-        if version == 2, self.fingerprint.isEmpty || self.fingerprint.count % 32 != 0 {
+        if version == 2, fingerprintLength == 0 || fingerprintLength % 32 != 0 {
             throw CRTAuthError(.malformed, "a v2 challenge carries whole SHA-256 fingerprints")
         }
-        self.serverName = try reader.readString("server name", limit: CRTAuthLimits.maximumServerNameLength)
+        self.serverNameRange = try reader.readUTF8("server name", limit: CRTAuthLimits.maximumServerNameLength).indices
         self.username = try reader.readString("username", limit: 1024)
         (self.macInput, self.macRange) = try reader.readFinalMAC()
     }
@@ -426,13 +436,8 @@ enum VerifiablePayload {
     }
 }
 
-extension MessagePackWriter {
-    /// Appends the HMAC-SHA256 of everything written so far, as v1/v2 challenges and tokens end.
-    consuming func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
-        let macInput = 0..<self.bytes.count
-        self.writeBinary(secrets.sha256MAC(self.bytes))
-        return (self.bytes, macInput, (self.bytes.count - 32)..<self.bytes.count)
-    }
+extension Range<Int> {
+    func shifted(by offset: Int) -> Range<Int> { (self.lowerBound + offset)..<(self.upperBound + offset) }
 }
 
 extension MessagePackReader {

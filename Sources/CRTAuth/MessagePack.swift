@@ -60,6 +60,11 @@ package struct MessagePackReader {
 
     /// A UTF-8 `str` of any width, at most `limit` bytes.
     package mutating func readString(_ field: String, limit: Int) throws -> String {
+        String(decoding: try self.readUTF8(field, limit: limit), as: UTF8.self)
+    }
+
+    /// The bytes of a `str` of any width, at most `limit` bytes, checked to be UTF-8.
+    package mutating func readUTF8(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
         let tag = try self.byte(field)
         let length: UInt64
         switch tag {
@@ -70,10 +75,10 @@ package struct MessagePackReader {
         default: throw self.wrongType(field, "a string", tag)
         }
         let raw = try self.payload(length, field, limit: limit)
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        guard isValidUTF8(raw) else {
             throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
         }
-        return text
+        return raw
     }
 
     @inline(__always)
@@ -123,25 +128,50 @@ package struct MessagePackWriter {
         }
     }
 
-    package mutating func writeBinary(_ data: some Collection<UInt8>) {
+    /// Returns where the data landed in ``bytes``.
+    @discardableResult
+    package mutating func writeBinary(_ data: some Collection<UInt8>) -> Range<Int> {
         let n = UInt64(data.count)
         switch n {
         case 0...0xFF: self.bytes.append(0xC4); self.bigEndian(n, 1)
         case 0x100...0xFFFF: self.bytes.append(0xC5); self.bigEndian(n, 2)
         default: self.bytes.append(0xC6); self.bigEndian(n, 4)
         }
+        let start = self.bytes.count
         self.bytes.append(contentsOf: data)
+        return start..<self.bytes.count
     }
 
-    package mutating func writeString(_ text: String) {
-        let utf8 = Array(text.utf8)
-        let n = UInt64(utf8.count)
+    /// Returns where the text's bytes landed in ``bytes``.
+    @discardableResult
+    package mutating func writeString(_ text: String) -> Range<Int> {
+        let n = UInt64(text.utf8.count)
         switch n {
         case 0..<32: self.bytes.append(0xA0 | UInt8(n))
         case 32...0xFF: self.bytes.append(0xD9); self.bigEndian(n, 1)
         case 0x100...0xFFFF: self.bytes.append(0xDA); self.bigEndian(n, 2)
         default: self.bytes.append(0xDB); self.bigEndian(n, 4)
         }
-        self.bytes.append(contentsOf: utf8)
+        let start = self.bytes.count
+        self.bytes.append(contentsOf: text.utf8)
+        return start..<self.bytes.count
+    }
+}
+
+/// Whether `bytes` are valid UTF-8, with a fast path for ASCII (all crtauth names in practice).
+func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+    bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
+}
+
+extension MessagePackWriter {
+    /// Appends the HMAC-SHA256 of everything written so far, as v1/v2 challenges and tokens end.
+    consuming func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
+        let macInput = 0..<self.bytes.count
+        self.bytes.append(0xC4)
+        self.bytes.append(32)
+        for _ in 0..<32 { self.bytes.append(0) }
+        let macRange = macInput.upperBound + 2..<self.bytes.count
+        self.bytes.withUnsafeMutableBytes { secrets.sha256MAC(of: UnsafeRawBufferPointer(rebasing: $0[macInput]), into: UnsafeMutableRawBufferPointer(rebasing: $0[macRange])) }
+        return (self.bytes, macInput, macRange)
     }
 }

@@ -34,48 +34,40 @@ struct PreparedSecrets: Sendable {
         return Prepared(inner: inner, outer: outer)
     }
 
-    /// The HMAC-SHA256 of `input` under the newest secret.
-    func sha256MAC(_ input: [UInt8]) -> [UInt8] {
-        input.withUnsafeBytes { Self.mac(self.sha256[0], $0) }
+    /// Writes the HMAC-SHA256 of `input` under the newest secret into `output` (32 bytes).
+    func sha256MAC(of input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        Self.mac(self.sha256[0], input) { output.copyMemory(from: $0) }
     }
 
     /// The HMAC-SHA1 of `input` under the newest secret.
     func sha1MAC(_ input: [UInt8]) -> [UInt8] {
-        input.withUnsafeBytes { Self.mac(self.sha1[0], $0) }
+        input.withUnsafeBytes { Self.mac(self.sha1[0], $0) { Array($0) } }
     }
 
+    /// Computes the MAC and hands its bytes to `body` (no array is made to compare a MAC).
     @inline(__always)
-    private static func mac(_ prepared: Prepared<SHA256>, _ message: UnsafeRawBufferPointer) -> [UInt8] {
+    private static func mac<H: HashFunction, Result>(_ prepared: Prepared<H>, _ message: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var inner = prepared.inner
         inner.update(bufferPointer: message)
         var outer = prepared.outer
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes { Array($0) }
-    }
-
-    @inline(__always)
-    private static func mac(_ prepared: Prepared<Insecure.SHA1>, _ message: UnsafeRawBufferPointer) -> [UInt8] {
-        var inner = prepared.inner
-        inner.update(bufferPointer: message)
-        var outer = prepared.outer
-        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes { Array($0) }
+        return outer.finalize().withUnsafeBytes(body)
     }
 
     /// Whether `mac` is the v0 (HMAC-SHA1) or v1/v2 (HMAC-SHA256) MAC of `input` under any
     /// secret. Constant-time in the MAC bytes.
-    func isValid(_ mac: some Collection<UInt8>, over input: ArraySlice<UInt8>, version: CRTAuthVersion) -> Bool {
+    func isValid(_ mac: ArraySlice<UInt8>, over input: ArraySlice<UInt8>, version: CRTAuthVersion) -> Bool {
         input.withUnsafeBytes { raw in
             if version == .v0 {
-                return self.sha1.contains { constantTimeEqual(Self.mac($0, raw), mac) }
+                return self.sha1.contains { Self.mac($0, raw) { constantTimeEqual($0, mac) } }
             }
-            return self.sha256.contains { constantTimeEqual(Self.mac($0, raw), mac) }
+            return self.sha256.contains { Self.mac($0, raw) { constantTimeEqual($0, mac) } }
         }
     }
 }
 
 /// Compares two byte sequences of equal length without an early exit.
-func constantTimeEqual(_ computed: [UInt8], _ expected: some Collection<UInt8>) -> Bool {
+func constantTimeEqual(_ computed: UnsafeRawBufferPointer, _ expected: ArraySlice<UInt8>) -> Bool {
     guard computed.count == expected.count else { return false }
     var difference: UInt8 = 0
     for (a, b) in zip(computed, expected) { difference |= a ^ b }

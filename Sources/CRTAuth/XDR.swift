@@ -56,11 +56,16 @@ package struct XDRReader {
     }
 
     package mutating func readString(_ field: String, limit: Int) throws -> String {
+        String(decoding: try self.readUTF8(field, limit: limit), as: UTF8.self)
+    }
+
+    /// The bytes of a string, checked to be UTF-8.
+    package mutating func readUTF8(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
         let raw = try self.readOpaque(field, limit: limit)
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        guard isValidUTF8(raw) else {
             throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
         }
-        return text
+        return raw
     }
 
     package func expectEnd() throws {
@@ -76,19 +81,29 @@ package struct XDRWriter {
     /// - Parameter capacity: bytes to reserve (messages are small; this avoids regrowing).
     package init(capacity: Int = 128) { self.bytes.reserveCapacity(capacity) }
 
-    package mutating func writeMagic(_ magic: UInt8) { self.bytes += [magic, 0, 0, 0] }
+    package mutating func writeMagic(_ magic: UInt8) { self.writeUInt32(UInt32(magic) << 24) }
 
     package mutating func writeUInt32(_ value: UInt32) {
-        self.bytes += [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+        for shift in stride(from: 24, through: 0, by: -8) { self.bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
-    package mutating func writeFixed(_ data: some Collection<UInt8>) { self.bytes += data }
-
-    package mutating func writeOpaque(_ data: some Collection<UInt8>) {
-        self.writeUInt32(UInt32(truncatingIfNeeded: data.count))
+    /// Returns where the data landed in ``bytes``.
+    @discardableResult
+    package mutating func writeFixed(_ data: some Collection<UInt8>) -> Range<Int> {
+        let start = self.bytes.count
         self.bytes += data
-        self.bytes += [UInt8](repeating: 0, count: (4 - data.count % 4) % 4)
+        return start..<self.bytes.count
     }
 
-    package mutating func writeString(_ text: String) { self.writeOpaque(Array(text.utf8)) }
+    /// Returns where the data (without its length and padding) landed in ``bytes``.
+    @discardableResult
+    package mutating func writeOpaque(_ data: some Collection<UInt8>) -> Range<Int> {
+        self.writeUInt32(UInt32(truncatingIfNeeded: data.count))
+        let range = self.writeFixed(data)
+        for _ in 0..<((4 - data.count % 4) % 4) { self.bytes.append(0) }
+        return range
+    }
+
+    @discardableResult
+    package mutating func writeString(_ text: String) -> Range<Int> { self.writeOpaque(text.utf8) }
 }

@@ -134,7 +134,7 @@ public enum SSHPublicIdentity: Hashable, Sendable {
     public init(wireBlob: some Collection<UInt8>) throws {
         var reader = SSHWireReader(wireBlob, what: "public key blob")
         let name = try reader.readString(field: "key type", limit: 128)
-        if SSHKeyType.forCertificateName(String(decoding: name, as: UTF8.self)) != nil {
+        if SSHKeyType.forCertificateName(utf8: name) != nil {
             self = .certificate(try SSHCertificate(wireBlob: wireBlob))
         } else {
             self = .key(try SSHPublicKey(wireBlob: wireBlob))

@@ -5,7 +5,17 @@ public struct SSHKeyType: Hashable, Sendable, CustomStringConvertible {
     /// The name on the wire and in `.pub` lines.
     public let name: String
 
-    private init(_ name: String) { self.name = name }
+    /// The `…-cert-v01@openssh.com` name of certificates over keys of this type.
+    public let certificateName: String
+
+    private init(_ name: String) {
+        self.name = name
+        if let at = name.firstIndex(of: "@") {
+            self.certificateName = name[..<at] + "-cert-v01" + name[at...]
+        } else {
+            self.certificateName = name + "-cert-v01@openssh.com"
+        }
+    }
 
     public static let ed25519 = SSHKeyType("ssh-ed25519")
     public static let ecdsaP256 = SSHKeyType("ecdsa-sha2-nistp256")
@@ -20,16 +30,13 @@ public struct SSHKeyType: Hashable, Sendable, CustomStringConvertible {
 
     /// Looks a type up by its wire name; `nil` for names we do not support.
     public init?(name: some StringProtocol) {
-        guard let match = Self.all.first(where: { $0.name == name }) else { return nil }
-        self = match
+        self.init(utf8: name.utf8)
     }
 
-    /// The `…-cert-v01@openssh.com` name of certificates over keys of this type.
-    public var certificateName: String {
-        if let at = self.name.firstIndex(of: "@") {
-            return self.name[..<at] + "-cert-v01" + self.name[at...]
-        }
-        return self.name + "-cert-v01@openssh.com"
+    /// Looks a type up by the bytes of its wire name (no string is made on the parsing path).
+    init?(utf8 name: some Collection<UInt8>) {
+        guard let match = Self.all.first(where: { $0.name.utf8.elementsEqual(name) }) else { return nil }
+        self = match
     }
 
     /// Whether this is a FIDO security-key type (`sk-…`).
@@ -39,7 +46,11 @@ public struct SSHKeyType: Hashable, Sendable, CustomStringConvertible {
 
     /// The key type whose certificate type is `name`, if it is one.
     static func forCertificateName(_ name: some StringProtocol) -> SSHKeyType? {
-        Self.all.first { $0.certificateName == name }
+        Self.forCertificateName(utf8: name.utf8)
+    }
+
+    static func forCertificateName(utf8 name: some Collection<UInt8>) -> SSHKeyType? {
+        Self.all.first { $0.certificateName.utf8.elementsEqual(name) }
     }
 }
 
@@ -69,7 +80,12 @@ public struct SSHSignatureAlgorithm: Hashable, Sendable, CustomStringConvertible
 
     /// Looks an algorithm up by its wire name; `nil` for names we do not support.
     public init?(name: some StringProtocol) {
-        guard let match = Self.all.first(where: { $0.name == name }) else { return nil }
+        self.init(utf8: name.utf8)
+    }
+
+    /// Looks an algorithm up by the bytes of its wire name.
+    init?(utf8 name: some Collection<UInt8>) {
+        guard let match = Self.all.first(where: { $0.name.utf8.elementsEqual(name) }) else { return nil }
         self = match
     }
 

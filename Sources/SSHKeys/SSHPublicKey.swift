@@ -63,25 +63,33 @@ public struct SSHPublicKey: Hashable, Sendable {
 
     init(backing: Backing) {
         self.backing = backing
+        self.wireBlob = Self.encode(backing)
+    }
+
+    private static func encode(_ backing: Backing) -> [UInt8] {
         var writer = SSHWireWriter()
         writer.writeString(Self.type(of: backing).name)
         Self.writeKeyFields(backing, to: &writer)
-        self.wireBlob = writer.bytes
+        return writer.bytes
     }
 
     /// Parses a public key wire blob; the whole input must be the blob.
     public init(wireBlob: some Collection<UInt8>) throws {
         var reader = SSHWireReader(wireBlob, what: "public key blob")
         let name = try reader.readString(field: "key type", limit: 128)
-        guard let type = SSHKeyType(name: String(decoding: name, as: UTF8.self)) else {
-            if SSHKeyType.forCertificateName(String(decoding: name, as: UTF8.self)) != nil {
+        guard let type = SSHKeyType(utf8: name) else {
+            if SSHKeyType.forCertificateName(utf8: name) != nil {
                 throw SSHKeyError(.unsupportedAlgorithm, "expected a plain public key but got a certificate (\(SSHKeyError.quoted(name)))")
             }
             throw SSHKeyError(.unsupportedAlgorithm, "unsupported key type \(SSHKeyError.quoted(name))")
         }
         let backing = try Self.readKeyFields(type: type, from: &reader)
         try reader.expectEnd()
-        self.init(backing: backing)
+        // The reader accepts only the canonical encoding (minimal mpints, exact lengths, nothing
+        // after the last field), so the input is the blob: no need to write it again.
+        self.backing = backing
+        self.wireBlob = Array(wireBlob)
+        assert(self.wireBlob == Self.encode(backing), "a parsed key blob is canonical")
     }
 
     public static func == (lhs: SSHPublicKey, rhs: SSHPublicKey) -> Bool { lhs.wireBlob == rhs.wireBlob }

@@ -40,7 +40,7 @@ public struct SSHSignature: Hashable, Sendable {
 
     init(reading reader: inout SSHWireReader) throws {
         let name = try reader.readString(field: "signature algorithm", limit: 128)
-        guard let algorithm = SSHSignatureAlgorithm(name: String(decoding: name, as: UTF8.self)) else {
+        guard let algorithm = SSHSignatureAlgorithm(utf8: name) else {
             throw SSHKeyError(.unsupportedAlgorithm, "unsupported signature algorithm \(SSHKeyError.quoted(name))")
         }
         let inner = try reader.readString(field: "signature", limit: SSHPublicKey.maximumRSABits / 8 + 16)

@@ -153,10 +153,12 @@ struct PreparedSecretsTests {
         let prepared = PreparedSecrets([key])
         for length in [0, 1, 55, 64, 100] {
             let message = (0..<length).map { UInt8(truncatingIfNeeded: $0) }
-            #expect(prepared.sha256MAC(message) == Array(HMAC<SHA256>.authenticationCode(for: message, using: key)))
+            var mac = [UInt8](repeating: 0, count: 32)
+            message.withUnsafeBytes { input in mac.withUnsafeMutableBytes { prepared.sha256MAC(of: input, into: $0) } }
+            #expect(mac == Array(HMAC<SHA256>.authenticationCode(for: message, using: key)))
             #expect(prepared.sha1MAC(message) == Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)))
-            #expect(prepared.isValid(Array(HMAC<SHA256>.authenticationCode(for: message, using: key)), over: message[...], version: .v1))
-            #expect(!prepared.isValid([UInt8](repeating: 0, count: 32), over: message[...], version: .v1))
+            #expect(prepared.isValid(Array(HMAC<SHA256>.authenticationCode(for: message, using: key))[...], over: message[...], version: .v1))
+            #expect(!prepared.isValid([UInt8](repeating: 0, count: 32)[...], over: message[...], version: .v1))
         }
     }
 }
