@@ -165,7 +165,7 @@ func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
 
 extension MessagePackWriter {
     /// Appends the HMAC-SHA256 of everything written so far, as v1/v2 challenges and tokens end.
-    consuming func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
+    mutating func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
         let macInput = 0..<self.bytes.count
         self.bytes.append(0xC4)
         self.bytes.append(32)

@@ -122,7 +122,9 @@ func runBenchmarks() async throws {
                 if round % 2 == 0 { ours.append(a); base.append(b) } else { base.append(b); ours.append(a) }
             }
             let o = median(ours) / Double(batch), r = median(base) / Double(batch)
-            print("\(name): ours \(String(format: "%.2f", o)) µs, raw \(String(format: "%.2f", r)) µs, rate ratio \(String(format: "%.3f", r / o))")
+            // The fastest batches are the least disturbed by the machine's other tenants.
+            let bestRatio = base.min()! / ours.min()!
+            print("\(name): ours \(String(format: "%.2f", o)) µs, raw \(String(format: "%.2f", r)) µs, rate ratio \(String(format: "%.3f", r / o)) (fastest batches: \(String(format: "%.3f", bestRatio)))")
         }
 
 }
