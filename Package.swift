@@ -8,16 +8,26 @@ let strictSwift6: [SwiftSetting] = [
 
 let package = Package(
     name: "swift-crtauth",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .library(name: "SSHAgent", targets: ["SSHAgent"]),
         .library(name: "CRTAuth", targets: ["CRTAuth"]),
+        .library(name: "CRTAuthHummingbird", targets: ["CRTAuthHummingbird"]),
+        .library(name: "CRTAuthSQLite", targets: ["CRTAuthSQLite"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -41,14 +51,45 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        .target(
+            name: "CRTAuthHummingbird",
+            dependencies: [
+                "CRTAuth",
+                "SSHKeys",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "CRTAuthSQLite",
+            dependencies: [
+                "CRTAuth",
+                "SSHKeys",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .executableTarget(
             name: "CRTAuthCLI",
             dependencies: [
                 "SSHKeys",
                 "SSHAgent",
                 "CRTAuth",
+                "CRTAuthHummingbird",
+                "CRTAuthSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -73,6 +114,26 @@ let package = Package(
             name: "CRTAuthTests",
             dependencies: ["CRTAuth", "SSHKeys", "SSHAgent", "TestSupport"],
             resources: [.copy("Vectors"), .copy("Peers")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthHummingbirdTests",
+            dependencies: [
+                "CRTAuth", "CRTAuthHummingbird", "SSHKeys", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthSQLiteTests",
+            dependencies: ["CRTAuth", "CRTAuthSQLite", "SSHKeys", "TestSupport"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI"],
+            resources: [.copy("Peers")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -42,13 +42,26 @@ public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible
 /// Who authenticated, with which key, by which scheme.
 public struct AuthenticatedIdentity: Hashable, Sendable {
     public let username: String
-    /// The key that signed (the certified key, for a certificate).
-    public let key: SSHPublicKey
+    /// The key that signed (the certified key, for a certificate). `nil` for a crtauth token:
+    /// tokens, as Python and Java define them, name only the user.
+    public let key: SSHPublicKey?
+    /// `crtauth-v0`/`-v1`/`-v2` for a handshake, `chap` for a request with a crtauth token.
     public let scheme: String
+
+    public init(username: String, key: SSHPublicKey?, scheme: String) {
+        self.username = username
+        self.key = key
+        self.scheme = scheme
+    }
 
     /// `SHA256:` fingerprint of ``key``, as `ssh-keygen -l` prints it (computed when asked:
     /// formatting it costs more than the rest of a token check).
-    public var keyFingerprint: String { self.key.sha256Fingerprint }
+    public var keyFingerprint: String? { self.key?.sha256Fingerprint }
+}
+
+extension CRTAuthVersion {
+    /// The scheme name of an identity established by a handshake of this version.
+    var handshakeScheme: String { self == .v2 ? "crtauth-v2" : self == .v1 ? "crtauth-v1" : "crtauth-v0" }
 }
 
 /// The result of a server operation that may fail for expected reasons.
@@ -210,7 +223,7 @@ public struct AuthServer: Sendable {
         if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
         if challenge.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: username)) }
 
-        let verified: SSHPublicKey?
+        let verified: (signer: SSHPublicKey, registered: SSHPublicKey)?
         switch try await self.lookup(username) {
         case .refused:
             return .failure(AuthenticationFailure(reason: .refused, username: username))
@@ -225,13 +238,14 @@ public struct AuthServer: Sendable {
         case .keys(let keys):
             verified = challenge.version == .v2
                 ? try CRTAuthV2Verifier.verify(response: response, challenge: challenge, keys: self.usableKeys(keys, version: .v2, now: now), now: now)
-                : Self.verifyV1(signature: response.signature, over: challenge.signedBytes, keys: keys, now: now)
+                : Self.verifyV1(signature: response.signature, over: challenge.signedBytes, keys: keys, now: now).map { ($0, $0) }
         }
-        guard let key = verified else {
+        guard let verified else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
+        await self.keyProvider.keyUsed(verified.registered, by: username, at: now)
         let token = self.issueToken(for: username, now: now)
-        return .success((token, AuthenticatedIdentity(username: username, key: key, scheme: challenge.version == .v2 ? "crtauth-v2" : challenge.version == .v1 ? "crtauth-v1" : "crtauth-v0")))
+        return .success((token, AuthenticatedIdentity(username: username, key: verified.signer, scheme: challenge.version.handshakeScheme)))
     }
 
     /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) usable RSA key.

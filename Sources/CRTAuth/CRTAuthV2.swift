@@ -30,28 +30,30 @@ enum CRTAuthV2Verifier {
         }
     }
 
-    /// Returns the key that authenticated (the certified key for a certificate), or nil.
-    static func verify(response: CRTAuthResponse, challenge: CRTAuthChallenge, keys: [UserKey], now: UInt64) throws -> SSHPublicKey? {
+    /// Returns the key that authenticated (the certified key for a certificate) and the
+    /// registered key that let it in (the CA for a certificate), or nil.
+    static func verify(response: CRTAuthResponse, challenge: CRTAuthChallenge, keys: [UserKey], now: UInt64) throws -> (signer: SSHPublicKey, registered: SSHPublicKey)? {
         let signature = try self.signature(of: response)
         let namespace = CRTAuthV2.namespace(serverName: challenge.serverName)
-        let acceptable: Bool
+        let registered: UserKey?
         switch signature.signer {
         case .key(let key):
-            acceptable = keys.contains { !$0.isCertificateAuthority && $0.key == key }
+            registered = keys.first { !$0.isCertificateAuthority && $0.key == key }
         case .certificate(let certificate):
-            acceptable = certificate.kind == .user && certificate.isValid(at: now)
-                && keys.contains { ca in
+            registered = certificate.kind == .user && certificate.isValid(at: now)
+                ? keys.first { ca in
                     ca.isCertificateAuthority && ca.key == certificate.signatureKey
                         && certificate.principals.contains { (ca.principals ?? [challenge.username]).contains($0) }
                 }
+                : nil
         }
-        guard acceptable, signature.namespace == namespace, signature.hashAlgorithm == CRTAuthV2.hashAlgorithm else {
+        guard let registered, signature.namespace == namespace, signature.hashAlgorithm == CRTAuthV2.hashAlgorithm else {
             self.decoyVerify(signature, challenge: challenge)
             return nil
         }
         // SSHSig.verify checks the CA signature of a certificate signer too.
         guard (try? signature.verify(challenge.bytes, namespace: namespace)) != nil else { return nil }
-        return signature.signer.publicKey
+        return (signature.signer.publicKey, registered.key)
     }
 
     /// One verification of the same cost as a real one, whose result is thrown away.

@@ -32,6 +32,9 @@ public struct DirectoryKeyProvider: KeyProvider {
 
     public init(directory: String) { self.directory = directory }
 
+    /// Whether `username` may name a file in the directory (it cannot escape it).
+    public static func isUsableFileName(_ username: String) -> Bool { isPathSafeUsername(username) }
+
     public func keys(for username: String) async throws -> KeyLookup {
         guard isPathSafeUsername(username) else { return .refused(reason: "username not allowed in a file name") }
         guard let text = try readKeyFile(self.directory + "/" + username + "_id_rsa.pub") else { return .noSuchUser }

@@ -33,6 +33,15 @@ public enum KeyLookup: Hashable, Sendable {
 public protocol KeyProvider: Sendable {
     /// Looks up `username`'s keys. Throws only for operational faults (I/O, unreachable store).
     func keys(for username: String) async throws -> KeyLookup
+
+    /// Told after `key` (the key itself, or the CA of a certificate) authenticated `username`
+    /// at `time` (Unix seconds), so a store can keep "last used" dates. Must not throw or block
+    /// the handshake for long; the default does nothing.
+    func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async
+}
+
+extension KeyProvider {
+    public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async {}
 }
 
 /// A fixed map of users to keys.

@@ -1,0 +1,182 @@
+import AsyncHTTPClient
+import CRTAuth
+import Crypto
+import CRTAuthHummingbird
+import CRTAuthSQLite
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `crtauth serve`, assembled: secrets, key store, crtauth middleware, routes, proxy, metrics,
+/// secret reloading and graceful shutdown.
+struct Gateway {
+    let settings: GatewaySettings
+
+    func run() async throws {
+        var logger = Logger(label: "crtauth")
+        logger.logLevel = self.settings.logLevel
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        try makeDirectory(self.settings.dataDirectory)
+        if try SecretFile.createIfMissing(self.settings.secretFile) {
+            logger.notice("created a new secret file", metadata: ["path": .string(self.settings.secretFile)])
+        }
+        let secrets = try SecretFile.load(self.settings.secretFile)
+        let provider = try self.settings.store.makeProvider()
+        let server = AuthServerReference(try self.makeServer(secrets: secrets, provider: provider))
+
+        var client: HTTPClient?
+        var proxy: ReverseProxy?
+        if let upstream = self.settings.upstream {
+            let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(300))))
+            client = upstreamClient
+            do {
+                proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger)
+            } catch {
+                try? await upstreamClient.shutdown()
+                throw CLIFailure(message: "\(error)")
+            }
+        }
+
+        let router = Router(context: CRTAuthRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: CRTAuthMiddleware(server: server, configuration: .init(exemptPaths: ["/healthz", "/metrics"]), logger: logger))
+        router.add(middleware: GatewayMiddleware(proxy: proxy))
+        router.get("/healthz") { _, _ in await Self.health(provider) }
+        router.get("/metrics") { _, _ in
+            var buffer = ByteBuffer()
+            buffer.writeBytes(registry.emitToBuffer())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
+        }
+        if proxy == nil {
+            router.get("/whoami") { _, context in try GatewayMiddleware.whoami(context.requireIdentity()) }
+        }
+
+        let settings = self.settings
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in
+                let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
+                // Scripts and tests read this line to learn the port.
+                FileHandle.standardOutput.write(Data("crtauth serve: listening on http://\(address) (server name \(settings.serverName), store \(settings.store))\n".utf8))
+            },
+            logger: logger
+        )
+        let watcher = SecretWatcher(path: settings.secretFile, logger: logger) { secrets in
+            server.replace(with: try self.makeServer(secrets: secrets, provider: provider))
+        }
+        let group = ServiceGroup(configuration: .init(services: [app, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await client?.shutdown()
+            throw CLIFailure(message: "\(error)")
+        }
+        try? await client?.shutdown()
+    }
+
+    func makeServer(secrets: [SymmetricKey], provider: any KeyProvider) throws -> AuthServer {
+        do {
+            return try AuthServer(configuration: .init(serverName: self.settings.serverName, secrets: secrets, tokenFormat: self.settings.tokenFormat, tokenLifetime: self.settings.tokenLifetime), keyProvider: provider)
+        } catch let error as CRTAuthError {
+            throw CLIFailure(message: error.message)
+        }
+    }
+
+    static func health(_ provider: any KeyProvider) async -> Response {
+        var healthy = true
+        if let store = provider as? SQLiteKeyStore {
+            healthy = (try? await store.checkHealth()) != nil
+        }
+        var buffer = ByteBuffer()
+        buffer.writeString(healthy ? #"{"status":"ok","store":"ok"}"# + "\n" : #"{"status":"unavailable","store":"unreachable"}"# + "\n")
+        return Response(status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+}
+
+/// After authentication: `/_auth/check` for nginx, and the proxy for everything else when an
+/// upstream is configured.
+struct GatewayMiddleware: RouterMiddleware {
+    typealias Context = CRTAuthRequestContext
+    let proxy: ReverseProxy?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path == "/_auth/check" {
+            // Any method: nginx's auth_request subrequest keeps the original one.
+            guard let identity = context.identity else { return try await next(request, context) }
+            var response = Response(status: .ok, headers: [.contentLength: "0"])
+            for (name, value) in Self.identityFields(identity) { response.headers[name] = value }
+            return response
+        }
+        if let proxy, let identity = context.identity, path != "/healthz", path != "/metrics" {
+            return await proxy.forward(request, identity: identity, peer: context.remoteAddress)
+        }
+        return try await next(request, context)
+    }
+
+    static func identityFields(_ identity: AuthenticatedIdentity) -> [(HTTPField.Name, String)] {
+        var fields: [(HTTPField.Name, String)] = [(ReverseProxy.identityHeaders[0], identity.username)]
+        if let key = identity.keyFingerprint { fields.append((ReverseProxy.identityHeaders[1], key)) }
+        fields.append((ReverseProxy.identityHeaders[2], identity.scheme))
+        return fields
+    }
+
+    struct WhoAmI: ResponseEncodable {
+        let user: String
+        let key: String?
+        let scheme: String
+    }
+
+    static func whoami(_ identity: AuthenticatedIdentity) -> WhoAmI {
+        WhoAmI(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme)
+    }
+}
+
+/// Reloads the secrets on SIGHUP and when the file changes (checked every two seconds). A file
+/// that no longer loads leaves the running secrets in place and is reported.
+struct SecretWatcher: Service {
+    static let pollInterval: Duration = .seconds(2)
+    let path: String
+    let logger: Logger
+    let apply: @Sendable ([SymmetricKey]) throws -> Void
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        let path = self.path, logger = self.logger, apply = self.apply
+        @Sendable func reload(_ why: String) {
+            do {
+                try apply(try SecretFile.load(path))
+                logger.notice("secrets reloaded", metadata: ["trigger": .string(why)])
+            } catch {
+                logger.error("secrets not reloaded; keeping the current ones", metadata: ["error": .string("\(error)")])
+            }
+        }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in signals { reload("SIGHUP") }
+                }
+                group.addTask {
+                    var last = SecretFile.stamp(path)
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.pollInterval)
+                        let now = SecretFile.stamp(path)
+                        if now != last, now != nil { reload("file changed") }
+                        last = now
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CRTAuth
+import Logging
+import Metrics
+import NIOCore
+
+/// One audit line per authentication decision, and the matching metrics. Never logs a
+/// credential: only the user (escaped and truncated, as it may come from an attacker), the key
+/// fingerprint, the scheme, the result with its reason, and the peer.
+struct Audit: Sendable {
+    let logger: Logger
+    /// Longest attacker-influenced value put in a log line.
+    static let maximumLoggedLength = 64
+
+    func record(scheme: String, user: String?, key: String?, result: Result, peer: SocketAddress?) {
+        var metadata: Logger.Metadata = ["scheme": .string(scheme), "result": .string(result.name)]
+        if let user { metadata["user"] = .string(Self.escaped(user)) }
+        if let key { metadata["key"] = .string(key) }
+        if case .failure(let reason) = result { metadata["reason"] = .string(reason) }
+        if let peer { metadata["peer"] = .string(Self.describe(peer)) }
+        self.logger.info("authentication", metadata: metadata)
+        Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme), ("result", result.name), ("reason", result.reason)]).increment()
+    }
+
+    enum Result {
+        case success
+        case failure(String)
+
+        var name: String { if case .success = self { "success" } else { "failure" } }
+        var reason: String { if case .failure(let reason) = self { reason } else { "" } }
+    }
+
+    /// Printable ASCII only (others as `\u{…}`), at most ``maximumLoggedLength`` characters.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if out.count >= maximumLoggedLength { out += "…"; break }
+            if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\" { out.unicodeScalars.append(scalar) } else { out += "\\u{\(String(scalar.value, radix: 16))}" }
+        }
+        return out
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4, .v6: "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .unixDomainSocket: address.pathname ?? "unix"
+        }
+    }
+}

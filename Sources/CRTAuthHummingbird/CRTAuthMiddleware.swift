@@ -1,0 +1,206 @@
+import CRTAuth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import Metrics
+import NIOCore
+
+extension HTTPField.Name {
+    /// crtauth's handshake header.
+    public static let xCHAP = HTTPField.Name("X-CHAP")!
+}
+
+/// crtauth for a Hummingbird router: answers the `/_auth` handshake (`X-CHAP: request:…` →
+/// `challenge:…`, `response:…` → `token:…`, by GET, HEAD or POST; v0, v1 and v2) and admits
+/// requests carrying `Authorization: chap:<token>`, putting the identity into the context.
+///
+/// Outcomes (docs/PROTOCOL.md lists where they differ from the Python middleware):
+/// - a request without a valid token: 401 with `WWW-Authenticate: chap`;
+/// - a handshake that cannot be parsed: 400 with a short text/plain reason;
+/// - a handshake that fails authentication: 403 `Failed to authenticate user`;
+/// - a key store that cannot be reached: 503 with `Retry-After`.
+/// Bad input never yields another 5xx. Each decision is one audit log line.
+public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentity>>: RouterMiddleware {
+    public struct Configuration: Sendable {
+        /// Where the handshake is answered (crtauth's `/_auth`).
+        public var handshakePath: String
+        /// Paths served without authentication: exact paths, or prefixes ending in `*`.
+        public var exemptPaths: [String]
+
+        public init(handshakePath: String = "/_auth", exemptPaths: [String] = []) {
+            self.handshakePath = handshakePath
+            self.exemptPaths = exemptPaths
+        }
+    }
+
+    /// Longest `X-CHAP` or `Authorization` value read (a v2 response with a certificate and a
+    /// 16384-bit RSA signature fits).
+    public static var maximumHeaderLength: Int { CRTAuthLimits.maximumEncodedLength + 16 }
+    /// Seconds a client is asked to wait when the key store is unavailable.
+    public static var retryAfterSeconds: Int { 5 }
+
+    let server: AuthServerReference
+    let configuration: Configuration
+    let clock: @Sendable () -> UInt64
+    let audit: Audit
+
+    /// - Parameters:
+    ///   - server: the crtauth server (replaceable for secret rotation).
+    ///   - clock: Unix seconds now (injected for tests).
+    ///   - logger: where audit lines go (at info).
+    public init(server: AuthServerReference, configuration: Configuration = .init(), logger: Logger, clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
+        self.server = server
+        self.configuration = configuration
+        self.clock = clock
+        self.audit = Audit(logger: logger)
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path == self.configuration.handshakePath {
+            return await self.handshake(request, peer: Self.peer(context))
+        }
+        if self.isExempt(path) { return try await next(request, context) }
+        switch self.authenticate(request, peer: Self.peer(context)) {
+        case .success(let identity):
+            var context = context
+            context.identity = identity
+            return try await next(request, context)
+        case .failure(let response):
+            return response
+        }
+    }
+
+    func isExempt(_ path: String) -> Bool {
+        self.configuration.exemptPaths.contains { $0.hasSuffix("*") ? path.hasPrefix($0.dropLast()) : path == $0 }
+    }
+
+    static func peer(_ context: Context) -> SocketAddress? { (context as? any RemoteAddressRequestContext)?.remoteAddress }
+
+    // MARK: Tokens
+
+    enum Authentication {
+        case success(AuthenticatedIdentity)
+        case failure(Response)
+    }
+
+    /// Checks `Authorization: chap:<token>`.
+    func authenticate(_ request: Request, peer: SocketAddress?) -> Authentication {
+        let values = request.headers[values: .authorization]
+        guard let value = values.first else { return .failure(Self.unauthorized) }
+        guard values.count == 1 else { return .failure(Self.badRequest("more than one Authorization header")) }
+        guard let token = Self.chapToken(value) else { return .failure(Self.unauthorized) }
+        let outcome: AuthenticationOutcome<String>
+        do {
+            outcome = try self.server.current.validateToken(String(token), now: self.clock())
+        } catch let error as CRTAuthError {
+            self.audit.record(scheme: "chap", user: nil, key: nil, result: .failure("malformed-token"), peer: peer)
+            _ = error
+            return .failure(Self.unauthorized)
+        } catch {
+            return .failure(Self.unauthorized)
+        }
+        switch outcome {
+        case .success(let username):
+            return .success(AuthenticatedIdentity(username: username, key: nil, scheme: "chap"))
+        case .failure(let failure):
+            self.audit.record(scheme: "chap", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+            return .failure(Self.unauthorized)
+        }
+    }
+
+    /// The token of a `chap:<token>` value (scheme name case-insensitive), else nil.
+    static func chapToken(_ value: String) -> Substring? {
+        guard value.utf8.count <= maximumHeaderLength, let colon = value.firstIndex(of: ":") else { return nil }
+        guard value[..<colon].trimmingCharacters(in: .whitespaces).lowercased() == "chap" else { return nil }
+        return Substring(value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+    }
+
+    // MARK: Handshake
+
+    func handshake(_ request: Request, peer: SocketAddress?) async -> Response {
+        guard request.method == .get || request.method == .head || request.method == .post else {
+            var response = Self.text(.methodNotAllowed, "use GET, HEAD or POST for the crtauth handshake")
+            response.headers[.allow] = "GET, HEAD, POST"
+            return response
+        }
+        let values = request.headers[values: .xCHAP]
+        guard let value = values.first else { return Self.badRequest("missing X-CHAP header") }
+        guard values.count == 1 else { return Self.badRequest("more than one X-CHAP header") }
+        guard value.utf8.count <= Self.maximumHeaderLength else { return Self.badRequest("X-CHAP header too long") }
+        guard let colon = value.firstIndex(of: ":") else { return Self.badRequest("X-CHAP header must be 'method:payload'") }
+        let method = value[..<colon].trimmingCharacters(in: .whitespaces)
+        let payload = value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        let server = self.server.current
+        let now = self.clock()
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", method == "request" ? "challenge" : "token")])
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
+        do {
+            switch method {
+            case "request":
+                let crtauthRequest = CRTAuthRequest.classify(payload)
+                switch try await server.createChallenge(for: crtauthRequest, now: now) {
+                case .success(let challenge):
+                    return Self.xCHAP("challenge", challenge.encoded)
+                case .failure(let failure):
+                    self.audit.record(scheme: crtauthRequest.version.handshakeName, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                    return Self.forbidden
+                }
+            case "response":
+                switch try await server.createToken(response: payload, now: now) {
+                case .success(let issued):
+                    self.audit.record(scheme: issued.identity.scheme, user: issued.identity.username, key: issued.identity.keyFingerprint, result: .success, peer: peer)
+                    return Self.xCHAP("token", issued.token.encoded)
+                case .failure(let failure):
+                    self.audit.record(scheme: "crtauth", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                    return Self.forbidden
+                }
+            default:
+                return Self.badRequest("unknown X-CHAP method (expected request or response)")
+            }
+        } catch let error as CRTAuthError where error.code == .keyProvider {
+            self.audit.logger.error("key store unavailable", metadata: ["error": .string(error.message)])
+            var response = Self.text(.serviceUnavailable, "key store unavailable, try again later")
+            response.headers[.retryAfter] = String(Self.retryAfterSeconds)
+            return response
+        } catch let error as CRTAuthError {
+            self.audit.record(scheme: "crtauth", user: nil, key: nil, result: .failure("malformed-\(method == "request" ? "request" : "response")"), peer: peer)
+            return Self.badRequest(error.message)
+        } catch {
+            self.audit.logger.error("handshake failed", metadata: ["error": .string("\(type(of: error))")])
+            return Self.badRequest("malformed handshake")
+        }
+    }
+
+    // MARK: Responses
+
+    static var unauthorized: Response {
+        var response = text(.unauthorized, "Unauthorized")
+        response.headers[.wwwAuthenticate] = "chap"
+        return response
+    }
+
+    static var forbidden: Response { text(.forbidden, "Failed to authenticate user") }
+
+    static func badRequest(_ reason: String) -> Response { text(.badRequest, String(reason.prefix(200))) }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(body + "\n")
+        return Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: buffer))
+    }
+
+    static func xCHAP(_ method: String, _ payload: String) -> Response {
+        Response(status: .ok, headers: [.xCHAP: method + ":" + payload, .contentLength: "0"])
+    }
+}
+
+extension CRTAuthVersion {
+    var handshakeName: String { "crtauth-v\(self.rawValue)" }
+}

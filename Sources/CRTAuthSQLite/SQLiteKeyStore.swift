@@ -1,0 +1,289 @@
+import CRTAuth
+import Foundation
+import GRDB
+import SSHKeys
+import Synchronization
+
+/// Users' SSH keys in an SQLite database (WAL mode): the gateway's embedded key store.
+///
+/// Many readers and one writer may use the database at once, from any number of tasks or
+/// processes (`crtauth serve` reads while `crtauth keys` writes). Every change is one
+/// transaction: a key reported as added is on disk, and an import either lands whole or not at
+/// all. Removing a key revokes it: the row stays (with the revocation time) for the audit trail
+/// and is never offered again unless the key is added anew.
+public final class SQLiteKeyStore: KeyProvider, Sendable {
+    /// `last_used_on` is written at most this often per key (seconds), so that busy keys do not
+    /// turn every handshake into a write.
+    public static let lastUsedResolution: UInt64 = 60
+    /// Most keys one user may have (a bound on what one lookup returns).
+    public static let maximumKeysPerUser = 64
+
+    private let pool: DatabasePool
+    /// When each key's `last_used_on` was last written by this process, by key row id.
+    private let lastWritten = Mutex<[Int64: UInt64]>([:])
+    /// Parsed keys by blob: parsing an RSA key (and BoringSSL's first-use setup of it) costs
+    /// more than the lookup. Bounded; emptied when full.
+    private let parsed = Mutex<[Data: SSHPublicKey]>([:])
+    static let parsedCacheCapacity = 4096
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.foreignKeysEnabled = true
+        do {
+            self.pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(self.pool)
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: path)
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: users and keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE keys (
+                    id INTEGER PRIMARY KEY,
+                    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    algorithm TEXT NOT NULL,
+                    blob BLOB NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    comment TEXT NOT NULL DEFAULT '',
+                    is_certificate_authority INTEGER NOT NULL DEFAULT 0,
+                    principals TEXT,
+                    expires_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    last_used_on INTEGER,
+                    revoked_at INTEGER,
+                    UNIQUE (user_id, fingerprint)
+                );
+                CREATE INDEX keys_by_user ON keys (user_id) WHERE revoked_at IS NULL;
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: KeyProvider
+
+    public func keys(for username: String) async throws -> KeyLookup {
+        struct KeyRow: Sendable {
+            var blob: Data, isCertificateAuthority: Bool, principals: String?, expiresAt: Int64?
+        }
+        let rows: [KeyRow]?
+        do {
+            rows = try await self.pool.read { db -> [KeyRow]? in
+                guard let userID = try Int64.fetchOne(db, sql: "SELECT id FROM users WHERE name = ?", arguments: [username]) else { return nil }
+                return try Row.fetchAll(db, sql: """
+                    SELECT blob, is_certificate_authority, principals, expires_at FROM keys
+                    WHERE user_id = ? AND revoked_at IS NULL ORDER BY id LIMIT ?
+                    """, arguments: [userID, Self.maximumKeysPerUser]).map {
+                    KeyRow(blob: $0["blob"], isCertificateAuthority: $0["is_certificate_authority"], principals: $0["principals"], expiresAt: $0["expires_at"])
+                }
+            }
+        } catch {
+            throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
+        }
+        guard let rows else { return .noSuchUser }
+        let keys = rows.compactMap { row -> UserKey? in
+            // A row that no longer parses (written by a newer version?) is skipped, not fatal.
+            guard let key = self.parse(row.blob) else { return nil }
+            return UserKey(
+                key: key, isCertificateAuthority: row.isCertificateAuthority,
+                expiresAt: row.expiresAt.flatMap { UInt64(exactly: $0) },
+                principals: row.principals.map { $0.split(separator: ",").map(String.init) }
+            )
+        }
+        return keys.isEmpty ? .refused(reason: "the user has no active keys") : .keys(keys)
+    }
+
+    private func parse(_ blob: Data) -> SSHPublicKey? {
+        if let key = self.parsed.withLock({ $0[blob] }) { return key }
+        guard let key = try? SSHPublicKey(wireBlob: blob) else { return nil }
+        self.parsed.withLock { cache in
+            if cache.count >= Self.parsedCacheCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[blob] = key
+        }
+        return key
+    }
+
+    public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async {
+        let fingerprint = key.sha256Fingerprint
+        guard let stamp = Int64(exactly: time) else { return }
+        do {
+            let id = try await self.pool.read { db in
+                try Int64.fetchOne(db, sql: """
+                    SELECT keys.id FROM keys JOIN users ON users.id = keys.user_id
+                    WHERE users.name = ? AND keys.fingerprint = ? AND keys.revoked_at IS NULL
+                    """, arguments: [username, fingerprint])
+            }
+            guard let id else { return }
+            let due = self.lastWritten.withLock { written -> Bool in
+                if let last = written[id], time < last + Self.lastUsedResolution { return false }
+                written[id] = time
+                return true
+            }
+            guard due else { return }
+            try await self.pool.write { db in
+                try db.execute(sql: "UPDATE keys SET last_used_on = ? WHERE id = ? AND (last_used_on IS NULL OR last_used_on <= ?)",
+                               arguments: [stamp, id, stamp - Int64(Self.lastUsedResolution)])
+            }
+        } catch {
+            // Best effort: a busy or read-only database must not fail an authentication.
+        }
+    }
+
+    // MARK: Administration
+
+    /// Adds keys for users in one transaction; returns what was added. A key the user already
+    /// has is updated (comment, options) and un-revoked.
+    @discardableResult
+    public func add(_ entries: [(username: String, key: AuthorizedKey)], now: UInt64) throws -> [StoredKey] {
+        for (username, _) in entries { try Self.checkUsername(username) }
+        guard let stamp = Int64(exactly: now) else { throw SQLiteKeyStoreError.invalid("the clock is out of range") }
+        var prepared: [(String, AuthorizedKey, UInt64?)] = []
+        for (username, entry) in entries {
+            let expiry: UInt64?
+            do { expiry = try entry.expiryTime() } catch { throw SQLiteKeyStoreError.invalid("key \(entry.key.sha256Fingerprint): \(error)") }
+            prepared.append((username, entry, expiry))
+        }
+        do {
+            try self.pool.write { db in
+                for (username, entry, expiry) in prepared {
+                    try db.execute(sql: "INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", arguments: [username, stamp])
+                    let userID = try Int64.fetchOne(db, sql: "SELECT id FROM users WHERE name = ?", arguments: [username])
+                    let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM keys WHERE user_id = ? AND revoked_at IS NULL AND fingerprint != ?", arguments: [userID, entry.key.sha256Fingerprint]) ?? 0
+                    guard count < Self.maximumKeysPerUser else {
+                        throw SQLiteKeyStoreError.invalid("\(username) already has \(Self.maximumKeysPerUser) keys")
+                    }
+                    try db.execute(sql: """
+                        INSERT INTO keys (user_id, algorithm, blob, fingerprint, comment, is_certificate_authority, principals, expires_at, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (user_id, fingerprint) DO UPDATE SET
+                            comment = excluded.comment, is_certificate_authority = excluded.is_certificate_authority,
+                            principals = excluded.principals, expires_at = excluded.expires_at, revoked_at = NULL
+                        """, arguments: [
+                            userID, entry.key.type.name, Data(entry.key.wireBlob), entry.key.sha256Fingerprint, entry.comment,
+                            entry.isCertificateAuthority, entry.principals?.joined(separator: ","), expiry.flatMap { Int64(exactly: $0) }, stamp,
+                        ])
+                }
+            }
+        } catch let error as SQLiteKeyStoreError {
+            throw error
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: self.pool.path)
+        }
+        return try self.list().filter { stored in prepared.contains { $0.0 == stored.username && $0.1.key == stored.key } }
+    }
+
+    /// The active keys, of one user or of everyone, ordered by user and age.
+    public func list(username: String? = nil) throws -> [StoredKey] {
+        do {
+            return try self.pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT users.name, keys.* FROM keys JOIN users ON users.id = keys.user_id
+                    WHERE keys.revoked_at IS NULL AND (? IS NULL OR users.name = ?)
+                    ORDER BY users.name, keys.id
+                    """, arguments: [username, username]).compactMap(StoredKey.init(row:))
+            }
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: self.pool.path)
+        }
+    }
+
+    /// Revokes `username`'s key with this `SHA256:` fingerprint; false when there is none.
+    public func revoke(username: String, fingerprint: String, now: UInt64) throws -> Bool {
+        do {
+            return try self.pool.write { db in
+                try db.execute(sql: """
+                    UPDATE keys SET revoked_at = ? WHERE fingerprint = ? AND revoked_at IS NULL
+                    AND user_id = (SELECT id FROM users WHERE name = ?)
+                    """, arguments: [Int64(clamping: now), fingerprint, username])
+                return db.changesCount > 0
+            }
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: self.pool.path)
+        }
+    }
+
+    /// Throws when the database cannot be read (for health checks).
+    public func checkHealth() async throws {
+        do {
+            _ = try await self.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM users") }
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: self.pool.path)
+        }
+    }
+
+    static func checkUsername(_ username: String) throws {
+        guard !username.isEmpty, username.utf8.count <= CRTAuthLimits.maximumUsernameLength,
+              username.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw SQLiteKeyStoreError.invalid("usernames are 1 to \(CRTAuthLimits.maximumUsernameLength) bytes without spaces or control characters")
+        }
+    }
+}
+
+/// One enrolled key as the store holds it.
+public struct StoredKey: Hashable, Sendable {
+    public let username: String
+    public let key: SSHPublicKey
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    public let fingerprint: String
+    public let comment: String
+    /// Trusts user certificates signed by ``key`` (`cert-authority`).
+    public let isCertificateAuthority: Bool
+    public let principals: [String]?
+    /// Unix seconds.
+    public let expiresAt: UInt64?
+    /// Unix seconds.
+    public let createdAt: UInt64
+    /// Unix seconds, to within ``SQLiteKeyStore/lastUsedResolution``.
+    public let lastUsedAt: UInt64?
+
+    /// A key held elsewhere (a key directory), with what such a store knows.
+    public init(username: String, key: SSHPublicKey, comment: String, createdAt: UInt64) {
+        self.username = username
+        self.key = key
+        self.fingerprint = key.sha256Fingerprint
+        self.comment = comment
+        self.isCertificateAuthority = false
+        self.principals = nil
+        self.expiresAt = nil
+        self.createdAt = createdAt
+        self.lastUsedAt = nil
+    }
+
+    init?(row: Row) {
+        guard let blob: Data = row["blob"], let key = try? SSHPublicKey(wireBlob: blob) else { return nil }
+        self.username = row["name"]
+        self.key = key
+        self.fingerprint = row["fingerprint"]
+        self.comment = row["comment"]
+        self.isCertificateAuthority = row["is_certificate_authority"]
+        self.principals = (row["principals"] as String?).map { $0.split(separator: ",").map(String.init) }
+        self.expiresAt = (row["expires_at"] as Int64?).flatMap { UInt64(exactly: $0) }
+        self.createdAt = UInt64(clamping: row["created_at"] as Int64)
+        self.lastUsedAt = (row["last_used_on"] as Int64?).flatMap { UInt64(exactly: $0) }
+    }
+}
+
+/// Why the SQLite key store refused or failed.
+public struct SQLiteKeyStoreError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    static func invalid(_ message: String) -> Self { Self(description: message) }
+
+    static func database(_ error: any Error, path: String) -> Self {
+        Self(description: "the key database \(path) failed: \(self.describe(error))")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
+    }
+}
