@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A directory under the system temp dir, removed when the value is released.
 public final class TemporaryDirectory: Sendable {
@@ -126,7 +129,8 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     private var exited = false
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+    /// - Parameter output: a file for the child's stdout and stderr (default /dev/null).
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, output: String? = nil) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -140,8 +144,13 @@ public final class ChildProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in [Int32(0), 1, 2] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
         let env = (environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } } ?? ProcessInfo.processInfo.environment)
             .map { "\($0.key)=\($0.value)" }
@@ -154,15 +163,35 @@ public final class ChildProcess: @unchecked Sendable {
         self.pid = pid
     }
 
+    /// Sends `signal` and waits for the child to exit; returns its wait status.
+    @discardableResult
+    public func kill(signal: Int32) -> Int32 {
+        guard !self.exited else { return 0 }
+        Glibc.kill(self.pid, signal)
+        var status: Int32 = 0
+        waitpid(self.pid, &status, 0)
+        self.exited = true
+        return status
+    }
+
+    /// Waits for the child to exit by itself; returns its exit code (or 128 + signal).
+    public func wait() -> Int32 {
+        guard !self.exited else { return 0 }
+        var status: Int32 = 0
+        waitpid(self.pid, &status, 0)
+        self.exited = true
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
     /// SIGTERM, then SIGKILL after `grace` seconds; reaps the child.
     public func stop(grace: Double = 5) {
         guard !self.exited else { return }
-        kill(self.pid, SIGTERM)
+        Glibc.kill(self.pid, SIGTERM)
         var status: Int32 = 0
         let deadline = Date().addingTimeInterval(grace)
         while waitpid(self.pid, &status, WNOHANG) == 0 {
             if Date() > deadline {
-                kill(self.pid, SIGKILL)
+                Glibc.kill(self.pid, SIGKILL)
                 waitpid(self.pid, &status, 0)
                 break
             }
