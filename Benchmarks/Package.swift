@@ -5,11 +5,13 @@ import PackageDescription
 // tooling. Run with ../scripts/bench (or `swift package benchmark` here).
 let package = Package(
     name: "swift-crtauth-benchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "swift-crtauth", path: "../"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -29,6 +31,25 @@ let package = Package(
                 .product(name: "SSHKeys", package: "swift-crtauth"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "WhoamiServer",
+            dependencies: [
+                .product(name: "CRTAuth", package: "swift-crtauth"),
+                .product(name: "CRTAuthHummingbird", package: "swift-crtauth"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "HandshakeLoad",
+            dependencies: [
+                .product(name: "CRTAuth", package: "swift-crtauth"),
+                .product(name: "SSHKeys", package: "swift-crtauth"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -56,7 +56,7 @@ struct Gateway {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
         }
         if proxy == nil {
-            router.get("/whoami") { _, context in try GatewayMiddleware.whoami(context.requireIdentity()) }
+            router.get("/whoami") { _, context in try GatewayMiddleware.whoami(try context.requireIdentity()) }
         }
 
         let settings = self.settings
@@ -130,14 +130,19 @@ struct GatewayMiddleware: RouterMiddleware {
         return fields
     }
 
-    struct WhoAmI: ResponseEncodable {
+    struct WhoAmI: Encodable {
         let user: String
         let key: String?
         let scheme: String
     }
 
-    static func whoami(_ identity: AuthenticatedIdentity) -> WhoAmI {
-        WhoAmI(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme)
+    /// `{"key":…,"scheme":…,"user":…}` (`key` only when the request proved one).
+    static func whoami(_ identity: AuthenticatedIdentity) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var body = ByteBuffer(bytes: try encoder.encode(WhoAmI(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme)))
+        body.writeString("\n")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }
 
