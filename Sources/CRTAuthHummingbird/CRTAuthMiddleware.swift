@@ -63,7 +63,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             return await self.handshake(request, peer: Self.peer(context))
         }
         if self.isExempt(path) { return try await next(request, context) }
-        switch self.authenticate(request, peer: Self.peer(context)) {
+        switch self.authenticate(request, peer: Self.peer(context) /* evaluated only on failure */) {
         case .success(let identity):
             var context = context
             context.identity = identity
@@ -87,7 +87,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
     }
 
     /// Checks `Authorization: chap:<token>`.
-    func authenticate(_ request: Request, peer: SocketAddress?) -> Authentication {
+    func authenticate(_ request: Request, peer: @autoclosure () -> SocketAddress?) -> Authentication {
         let values = request.headers[values: .authorization]
         guard let value = values.first else { return .failure(Self.unauthorized) }
         guard values.count == 1 else { return .failure(Self.badRequest("more than one Authorization header")) }
@@ -97,23 +97,33 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             outcome = try self.server.current.validateToken(String(token), now: self.clock())
         } catch {
             // A token that does not even parse: refused like a wrong one, so clients re-handshake.
-            self.audit.record(scheme: "chap", user: nil, key: nil, result: .failure("malformed-token"), peer: peer)
+            self.audit.record(scheme: "chap", user: nil, key: nil, result: .failure("malformed-token"), peer: peer())
             return .failure(Self.unauthorized)
         }
         switch outcome {
         case .success(let username):
             return .success(AuthenticatedIdentity(username: username, key: nil, scheme: "chap"))
         case .failure(let failure):
-            self.audit.record(scheme: "chap", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+            self.audit.record(scheme: "chap", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer())
             return .failure(Self.unauthorized)
         }
     }
 
-    /// The token of a `chap:<token>` value (scheme name case-insensitive), else nil.
+    /// The token of a `chap:<token>` value (scheme name case-insensitive, blanks around the
+    /// token ignored), else nil. Works on the UTF-8 bytes: this runs on every request.
     static func chapToken(_ value: String) -> Substring? {
-        guard value.utf8.count <= maximumHeaderLength, let colon = value.firstIndex(of: ":") else { return nil }
-        guard value[..<colon].trimmingCharacters(in: .whitespaces).lowercased() == "chap" else { return nil }
-        return Substring(value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        let utf8 = value.utf8
+        guard utf8.count <= maximumHeaderLength, let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let scheme = trimmingBlanks(utf8[..<colon])
+        guard scheme.count == 4, zip(scheme, "chap".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let token = trimmingBlanks(utf8[utf8.index(after: colon)...])
+        return Substring(token)
+    }
+
+    static func trimmingBlanks(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else { return bytes[bytes.endIndex...] }
+        return bytes[first...last]
     }
 
     // MARK: Handshake
@@ -128,9 +138,10 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         guard let value = values.first else { return Self.badRequest("missing X-CHAP header") }
         guard values.count == 1 else { return Self.badRequest("more than one X-CHAP header") }
         guard value.utf8.count <= Self.maximumHeaderLength else { return Self.badRequest("X-CHAP header too long") }
-        guard let colon = value.firstIndex(of: ":") else { return Self.badRequest("X-CHAP header must be 'method:payload'") }
-        let method = value[..<colon].trimmingCharacters(in: .whitespaces)
-        let payload = value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        let utf8 = value.utf8
+        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return Self.badRequest("X-CHAP header must be 'method:payload'") }
+        let method = String(Substring(Self.trimmingBlanks(utf8[..<colon])))
+        let payload = String(Substring(Self.trimmingBlanks(utf8[utf8.index(after: colon)...])))
         let server = self.server.current
         let now = self.clock()
         let started = ContinuousClock.now
