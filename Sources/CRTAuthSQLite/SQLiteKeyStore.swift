@@ -19,8 +19,9 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
     public static let maximumKeysPerUser = 64
 
     private let pool: DatabasePool
-    /// When each key's `last_used_on` was last written by this process, by key row id.
-    private let lastWritten = Mutex<[Int64: UInt64]>([:])
+    /// When each key's `last_used_on` was last written by this process, by user and
+    /// fingerprint (so that a busy key costs no database access at all between writes).
+    private let lastWritten = Mutex<[String: UInt64]>([:])
     /// Parsed keys by blob: parsing an RSA key (and BoringSSL's first-use setup of it) costs
     /// more than the lookup. Bounded; emptied when full.
     private let parsed = Mutex<[Data: SSHPublicKey]>([:])
@@ -115,23 +116,20 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
     public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async {
         let fingerprint = key.sha256Fingerprint
         guard let stamp = Int64(exactly: time) else { return }
+        let due = self.lastWritten.withLock { written -> Bool in
+            let slot = username + "\u{0}" + fingerprint
+            if let last = written[slot], time < last + Self.lastUsedResolution { return false }
+            if written.count >= Self.parsedCacheCapacity { written.removeAll(keepingCapacity: true) }
+            written[slot] = time
+            return true
+        }
+        guard due else { return }
         do {
-            let id = try await self.pool.read { db in
-                try Int64.fetchOne(db, sql: """
-                    SELECT keys.id FROM keys JOIN users ON users.id = keys.user_id
-                    WHERE users.name = ? AND keys.fingerprint = ? AND keys.revoked_at IS NULL
-                    """, arguments: [username, fingerprint])
-            }
-            guard let id else { return }
-            let due = self.lastWritten.withLock { written -> Bool in
-                if let last = written[id], time < last + Self.lastUsedResolution { return false }
-                written[id] = time
-                return true
-            }
-            guard due else { return }
             try await self.pool.write { db in
-                try db.execute(sql: "UPDATE keys SET last_used_on = ? WHERE id = ? AND (last_used_on IS NULL OR last_used_on <= ?)",
-                               arguments: [stamp, id, stamp - Int64(Self.lastUsedResolution)])
+                try db.execute(sql: """
+                    UPDATE keys SET last_used_on = ? WHERE fingerprint = ? AND revoked_at IS NULL
+                    AND user_id = (SELECT id FROM users WHERE name = ?) AND (last_used_on IS NULL OR last_used_on <= ?)
+                    """, arguments: [stamp, fingerprint, username, stamp - Int64(Self.lastUsedResolution)])
             }
         } catch {
             // Best effort: a busy or read-only database must not fail an authentication.
