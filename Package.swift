@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CRTAuth", targets: ["CRTAuth"]),
         .library(name: "CRTAuthHummingbird", targets: ["CRTAuthHummingbird"]),
         .library(name: "CRTAuthSQLite", targets: ["CRTAuthSQLite"]),
+        .library(name: "CRTAuthClient", targets: ["CRTAuthClient"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -65,6 +66,17 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "CRTAuthClient",
+            dependencies: [
+                "CRTAuth",
+                "SSHKeys",
+                "SSHAgent",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "CRTAuthSQLite",
             dependencies: [
                 "CRTAuth",
@@ -81,6 +93,7 @@ let package = Package(
                 "CRTAuth",
                 "CRTAuthHummingbird",
                 "CRTAuthSQLite",
+                "CRTAuthClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -279,7 +279,7 @@ public struct AuthServer: Sendable {
 
 extension UInt64 {
     /// `self − other`, or 0 instead of trapping (an injected clock may say anything).
-    func subtractingSaturated(_ other: UInt64) -> UInt64 { self >= other ? self - other : 0 }
+    package func subtractingSaturated(_ other: UInt64) -> UInt64 { self >= other ? self - other : 0 }
     /// `self + other`, or `.max` instead of trapping.
-    func addingSaturated(_ other: UInt64) -> UInt64 { let (sum, overflow) = self.addingReportingOverflow(other); return overflow ? .max : sum }
+    package func addingSaturated(_ other: UInt64) -> UInt64 { let (sum, overflow) = self.addingReportingOverflow(other); return overflow ? .max : sum }
 }

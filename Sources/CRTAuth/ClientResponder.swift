@@ -8,11 +8,24 @@ public enum CRTAuthClientResponder {
         CRTAuthRequest(username: username, version: version).encoded
     }
 
+    /// A response and the identity that signed it.
+    public struct Answer: Sendable {
+        public let response: CRTAuthResponse
+        public let signer: SSHPublicIdentity
+        /// The challenge answered (for its user, server name and version).
+        public let challenge: CRTAuthChallenge
+    }
+
     /// Answers `challengeText` with the matching key among `signers`.
     ///
     /// - Parameter serverName: the host the client connected to; a challenge naming another
     ///   server is refused (it may be relayed by a man in the middle).
     public static func respond(to challengeText: String, serverName: String, signers: [any Signer]) async throws -> CRTAuthResponse {
+        try await self.answer(challengeText, serverName: serverName, signers: signers).response
+    }
+
+    /// ``respond(to:serverName:signers:)``, also saying which key signed.
+    public static func answer(_ challengeText: String, serverName: String, signers: [any Signer]) async throws -> Answer {
         let challenge = try CRTAuthChallenge(decoding: challengeText)
         guard challenge.serverName.lowercased() == serverName.lowercased() else {
             throw CRTAuthError(.serverNameMismatch, "the challenge is for server \(quoted(challenge.serverName)), but you connected to \(quoted(serverName)); refusing to sign (possible man-in-the-middle)")
@@ -28,10 +41,10 @@ public enum CRTAuthClientResponder {
         // Full modulus length: Java servers refuse shorter signatures.
         let width = (signer.publicKey.bitCount + 7) / 8
         let raw = [UInt8](repeating: 0, count: max(0, width - signature.rawSignature.count)) + signature.rawSignature
-        return CRTAuthResponse(version: challenge.version, challengeBytes: challenge.bytes, signature: raw)
+        return Answer(response: CRTAuthResponse(version: challenge.version, challengeBytes: challenge.bytes, signature: raw), signer: signer.identity, challenge: challenge)
     }
 
-    private static func respondV2(_ challenge: CRTAuthChallenge, signers: [any Signer]) async throws -> CRTAuthResponse {
+    private static func respondV2(_ challenge: CRTAuthChallenge, signers: [any Signer]) async throws -> Answer {
         let offered = CRTAuthV2.offeredFingerprints(challenge)
         func isOffered(_ key: SSHPublicKey) -> Bool { offered.contains { $0.elementsEqual(key.sha256Digest) } }
         let signer = signers.first { signer in
@@ -43,7 +56,7 @@ public enum CRTAuthClientResponder {
             throw CRTAuthError(.noMatchingKey, "the server expects one of the keys \(names) for user \(quoted(challenge.username)) (or a certificate from such a CA); none is in your ssh-agent or key file — add it with ssh-add, or it may not be registered on the server for this user")
         }
         let signature = try await SSHSig.sign(challenge.bytes, namespace: CRTAuthV2.namespace(serverName: challenge.serverName), hashAlgorithm: CRTAuthV2.hashAlgorithm, with: signer)
-        return CRTAuthResponse(version: .v2, challengeBytes: challenge.bytes, signature: signature.wireBlob)
+        return Answer(response: CRTAuthResponse(version: .v2, challengeBytes: challenge.bytes, signature: signature.wireBlob), signer: signer.identity, challenge: challenge)
     }
 
     static func quoted(_ text: String) -> String { SSHKeyError.quoted(text) }
