@@ -139,6 +139,15 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "CRTAuthClientTests",
+            dependencies: [
+                "CRTAuth", "CRTAuthClient", "CRTAuthHummingbird", "SSHKeys", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "CRTAuthSQLiteTests",
             dependencies: ["CRTAuth", "CRTAuthSQLite", "SSHKeys", "TestSupport"],
             swiftSettings: strictSwift6
