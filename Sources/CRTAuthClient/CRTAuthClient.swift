@@ -78,7 +78,9 @@ public final class CRTAuthClient: Sendable {
             authorized.headers.replaceOrAdd(name: "Authorization", value: "chap:" + token.token)
             if let body { authorized.body = .bytes(body) }
             let response = try await self.send(authorized)
-            guard response.status == .unauthorized, attempt == 0 else { return response }
+            // A streamed body cannot be sent twice: then the 401 is the answer.
+            let canResend = body != nil || request.body == nil
+            guard response.status == .unauthorized, attempt == 0, canResend else { return response }
             _ = try? await response.body.collect(upTo: Self.maximumHandshakeBody)
             self.trace?("* the server answered 401: handshaking again")
             token = try await self.token(for: server, forceHandshake: false, replacing: token)
@@ -97,14 +99,11 @@ public final class CRTAuthClient: Sendable {
     ///     handshake) is used instead of a new handshake.
     func token(for server: Server, forceHandshake: Bool, replacing stale: CachedToken? = nil) async throws -> CachedToken {
         let key = server.cacheKey + "\n" + self.configuration.username
-        return try await self.handshakes.token(for: key) { memory in
-            let now = self.clock()
-            func usable(_ token: CachedToken?) -> CachedToken? {
-                guard let token, token.isFresh(at: now), token != stale else { return nil }
-                return token
-            }
+        let clock = self.clock
+        let isUsable: @Sendable (CachedToken) -> Bool = { !forceHandshake && $0.isFresh(at: clock()) && $0 != stale }
+        return try await self.handshakes.token(for: key, isUsable: isUsable) {
+            func usable(_ token: CachedToken?) -> CachedToken? { token.flatMap { isUsable($0) ? $0 : nil } }
             if !forceHandshake {
-                if let token = usable(memory) { return token }
                 if let token = usable(self.configuration.tokenCache?.load(scheme: server.scheme, host: server.host, port: server.port, user: self.configuration.username)) {
                     self.trace?("* using the cached token (valid until \(Self.iso(token.expiresAt)))")
                     return token
@@ -300,11 +299,12 @@ actor HandshakeCoordinator {
     private var tokens: [String: CachedToken] = [:]
     private var running: [String: Task<CachedToken, any Error>] = [:]
 
-    /// `obtain` gets the token in memory (if any) and returns a usable one.
-    func token(for key: String, _ obtain: @escaping @Sendable (CachedToken?) async throws -> CachedToken) async throws -> CachedToken {
+    /// The token in memory when `isUsable` says so, else the one a running handshake brings,
+    /// else what `obtain` returns (the disk cache or a new handshake).
+    func token(for key: String, isUsable: (CachedToken) -> Bool, _ obtain: @escaping @Sendable () async throws -> CachedToken) async throws -> CachedToken {
+        if let token = self.tokens[key], isUsable(token) { return token }
         if let task = self.running[key] { return try await task.value }
-        let memory = self.tokens[key]
-        let task = Task { try await obtain(memory) }
+        let task = Task { try await obtain() }
         self.running[key] = task
         defer { self.running[key] = nil }
         let token = try await task.value
