@@ -287,7 +287,7 @@ struct Server: Sendable {
         self.scheme = scheme
         self.host = host.lowercased()
         self.port = components.port ?? (scheme == "https" ? 443 : 80)
-        let authority = host.contains(":") ? "[\(host)]" : host
+        let authority = self.host.contains(":") ? "[\(self.host)]" : self.host
         self.authURL = "\(scheme)://\(authority):\(self.port)/_auth"
     }
 

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import CRTAuth
-import CRTAuthClient
+@testable import CRTAuthClient
 import CRTAuthHummingbird
 import Crypto
 import Foundation
@@ -202,5 +202,24 @@ struct ClientTests {
         await #expect(throws: CRTAuthClientError(.timeout, "")) { try await get(client, "http://127.0.0.1:\(silentPort)/x") }
         #expect(ContinuousClock.now - start < .seconds(10))
         try await client.shutdown()
+    }
+}
+
+@Suite("Server names from URLs")
+struct ServerNameTests {
+    @Test("the host is the server name: userinfo and port dropped, IPv6 brackets removed, case folded", arguments: [
+        ("http://alice:secret@API.Example.com:8443/x?y=1", "api.example.com", 8443, "http://api.example.com:8443/_auth"),
+        ("https://api.example.com/", "api.example.com", 443, "https://api.example.com:443/_auth"),
+        ("http://[::1]:8080/whoami", "::1", 8080, "http://[::1]:8080/_auth"),
+        ("http://127.0.0.1/", "127.0.0.1", 80, "http://127.0.0.1:80/_auth"),
+    ])
+    func names(url: String, host: String, port: Int, authURL: String) throws {
+        let server = try Server(url: url)
+        #expect(server.host == host && server.port == port && server.authURL == authURL)
+    }
+
+    @Test("URLs that are not http(s) are refused with a clear error", arguments: ["ftp://example.com/", "example.com", "http://", ""])
+    func invalid(url: String) {
+        #expect(throws: CRTAuthClientError(.invalidURL, "")) { try Server(url: url) }
     }
 }
