@@ -29,12 +29,19 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
+        self.pool = try Self.open(path: path)
+    }
+
+    /// The database at `path` in WAL mode, its schema brought up to date (the key store and
+    /// the nonce store share one file and one schema).
+    static func open(path: String) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.foreignKeysEnabled = true
         do {
-            self.pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(self.pool)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            return pool
         } catch {
             throw SQLiteKeyStoreError.database(error, path: path)
         }
@@ -65,6 +72,15 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
                     UNIQUE (user_id, fingerprint)
                 );
                 CREATE INDEX keys_by_user ON keys (user_id) WHERE revoked_at IS NULL;
+                """)
+        }
+        migrator.registerMigration("v2: nonces") { db in
+            try db.execute(sql: """
+                CREATE TABLE nonces (
+                    nonce TEXT PRIMARY KEY,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX nonces_by_expiry ON nonces (expires_at);
                 """)
         }
         return migrator
