@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CRTAuthHummingbird", targets: ["CRTAuthHummingbird"]),
         .library(name: "CRTAuthSQLite", targets: ["CRTAuthSQLite"]),
         .library(name: "CRTAuthClient", targets: ["CRTAuthClient"]),
+        .library(name: "CRTAuthSignatures", targets: ["CRTAuthSignatures"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -62,6 +63,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "CRTAuthSignatures",
+            dependencies: [
+                "CRTAuth",
+                "SSHKeys",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -145,6 +155,12 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthSignaturesTests",
+            dependencies: ["CRTAuth", "CRTAuthSignatures", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Vectors")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -7,7 +7,7 @@ import SSHKeys
 public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible {
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
-            case badMAC, wrongServer, expired, notYetValid, lifetimeTooLong, badSignature, refused, unknownUser, keyExpired
+            case badMAC, wrongServer, expired, notYetValid, lifetimeTooLong, badSignature, refused, unknownUser, keyExpired, replayed
         }
         private let backing: Backing
         private init(_ backing: Backing) { self.backing = backing }
@@ -30,12 +30,19 @@ public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible
         public static let unknownUser = Reason(.unknownUser)
         /// The key's `expiry-time` has passed.
         public static let keyExpired = Reason(.keyExpired)
+        /// The credential was used before (per-request schemes, through a ``NonceStore``).
+        public static let replayed = Reason(.replayed)
         public var description: String { String(describing: self.backing) }
     }
 
     public let reason: Reason
     /// The username the attempt was for, when known (for the audit log).
     public let username: String?
+
+    public init(reason: Reason, username: String?) {
+        self.reason = reason
+        self.username = username
+    }
     public var description: String { "\(self.reason)" + (self.username.map { " (user \($0))" } ?? "") }
 }
 
