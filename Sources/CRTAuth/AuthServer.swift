@@ -250,7 +250,7 @@ public struct AuthServer: Sendable {
         guard let verified else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
-        await self.keyProvider.keyUsed(verified.registered, by: username, at: now)
+        self.keyProvider.keyUsed(verified.registered, by: username, at: now)
         let token = self.issueToken(for: username, now: now)
         return .success((token, AuthenticatedIdentity(username: username, key: verified.signer, scheme: challenge.version.handshakeScheme)))
     }

@@ -35,13 +35,13 @@ public protocol KeyProvider: Sendable {
     func keys(for username: String) async throws -> KeyLookup
 
     /// Told after `key` (the key itself, or the CA of a certificate) authenticated `username`
-    /// at `time` (Unix seconds), so a store can keep "last used" dates. Must not throw or block
-    /// the handshake for long; the default does nothing.
-    func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async
+    /// at `time` (Unix seconds), so a store can keep "last used" dates. Synchronous and cheap:
+    /// a store that writes does so in the background; the default does nothing.
+    func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64)
 }
 
 extension KeyProvider {
-    public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async {}
+    public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {}
 }
 
 /// A fixed map of users to keys.

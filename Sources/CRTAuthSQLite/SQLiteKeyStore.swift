@@ -129,17 +129,31 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
         return key
     }
 
-    public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) async {
-        let fingerprint = key.sha256Fingerprint
-        guard let stamp = Int64(exactly: time) else { return }
-        let due = self.lastWritten.withLock { written -> Bool in
+    /// Records the use in the background (at most once a minute per key; see ``recordUse``).
+    public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {
+        guard self.isDue(key.sha256Fingerprint, username, time) else { return }
+        Task { await self.write(key.sha256Fingerprint, username, time) }
+    }
+
+    /// Records the use now and returns when it is written (or skipped: at most once a minute
+    /// per key). Failures are ignored: a busy database must not fail an authentication.
+    public func recordUse(_ key: SSHPublicKey, by username: String, at time: UInt64) async {
+        guard self.isDue(key.sha256Fingerprint, username, time) else { return }
+        await self.write(key.sha256Fingerprint, username, time)
+    }
+
+    private func isDue(_ fingerprint: String, _ username: String, _ time: UInt64) -> Bool {
+        self.lastWritten.withLock { written -> Bool in
             let slot = username + "\u{0}" + fingerprint
             if let last = written[slot], time < last + Self.lastUsedResolution { return false }
             if written.count >= Self.parsedCacheCapacity { written.removeAll(keepingCapacity: true) }
             written[slot] = time
             return true
         }
-        guard due else { return }
+    }
+
+    private func write(_ fingerprint: String, _ username: String, _ time: UInt64) async {
+        guard let stamp = Int64(exactly: time) else { return }
         do {
             try await self.pool.write { db in
                 try db.execute(sql: """

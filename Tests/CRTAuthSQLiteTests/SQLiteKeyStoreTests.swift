@@ -57,17 +57,19 @@ struct SQLiteKeyStoreTests {
         let signer = try SSHPrivateKey(generating: .ed25519)
         try store.add([("alice", try Self.entry(signer.publicKey))], now: 100)
         #expect(try store.list().first?.lastUsedAt == nil)
-        await store.keyUsed(signer.publicKey, by: "alice", at: 1_000)
+        await store.recordUse(signer.publicKey, by: "alice", at: 1_000)
         #expect(try store.list().first?.lastUsedAt == 1_000)
-        await store.keyUsed(signer.publicKey, by: "alice", at: 1_030)
+        await store.recordUse(signer.publicKey, by: "alice", at: 1_030)
         #expect(try store.list().first?.lastUsedAt == 1_000)
-        await store.keyUsed(signer.publicKey, by: "alice", at: 1_061)
+        await store.recordUse(signer.publicKey, by: "alice", at: 1_061)
         #expect(try store.list().first?.lastUsedAt == 1_061)
         // Through a real handshake: the AuthServer tells the store which key authenticated.
         let server = try AuthServer(configuration: .init(serverName: "api.example.com", secrets: [.init(size: .bits256)]), keyProvider: store)
         guard case .success(let challenge) = try await server.createChallenge(for: CRTAuthRequest(username: "alice", version: .v2), now: 2_000) else { Issue.record("no challenge"); return }
         let response = try await CRTAuthClientResponder.respond(to: challenge.encoded, serverName: "api.example.com", signers: [signer])
         guard case .success = try await server.createToken(response: response.encoded, now: 2_001) else { Issue.record("no token"); return }
+        // Written in the background: wait for it (bounded).
+        for _ in 0..<200 where try store.list().first?.lastUsedAt != 2_001 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(try store.list().first?.lastUsedAt == 2_001)
     }
 
