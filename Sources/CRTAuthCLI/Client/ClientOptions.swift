@@ -83,8 +83,7 @@ func tokenJSON(_ token: CachedToken, url: String, includeToken: Bool) throws -> 
     var object: [String: Any] = ["url": url, "user": token.username, "scheme": token.scheme, "expires": isoDate(token.expiresAt)]
     object["key"] = token.keyFingerprint ?? NSNull()
     if includeToken { object["token"] = token.token }
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    return String(decoding: data, as: UTF8.self)
+    return try jsonText(object)
 }
 
 struct LoginCommand: AsyncParsableCommand {

@@ -78,8 +78,7 @@ struct KeysCommand: AsyncParsableCommand {
                         if let expiry = key.expiresAt { object["expires"] = isoDate(expiry) }
                         return object
                     }
-                    let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                    print(String(decoding: data, as: UTF8.self))
+                    print(try jsonText(objects))
                 } else {
                     for key in keys {
                         let used = key.lastUsedAt.map { "last used \(isoDate($0))" } ?? "never used"
