@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "CRTAuthSQLite", targets: ["CRTAuthSQLite"]),
         .library(name: "CRTAuthClient", targets: ["CRTAuthClient"]),
         .library(name: "CRTAuthSignatures", targets: ["CRTAuthSignatures"]),
+        .library(name: "CRTAuthJWT", targets: ["CRTAuthJWT"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -63,6 +64,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "CRTAuthJWT",
+            dependencies: [
+                "CRTAuth",
+                "SSHKeys",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -160,6 +170,12 @@ let package = Package(
         .testTarget(
             name: "CRTAuthSignaturesTests",
             dependencies: ["CRTAuth", "CRTAuthSignatures", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthJWTTests",
+            dependencies: ["CRTAuth", "CRTAuthJWT", "CRTAuthSQLite", "SSHKeys", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Vectors")],
             swiftSettings: strictSwift6
         ),
