@@ -44,8 +44,17 @@ extension KeyProvider {
     public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {}
 }
 
+/// A key store that can also find a key by its fingerprint and say whose it is: schemes whose
+/// requests name a key and no user (serveradmin's, RFC 9421's `keyid`) need it.
+public protocol KeyOwnerLookup: KeyProvider {
+    /// The key with this `SHA256:` fingerprint that its owner may authenticate with itself (not
+    /// revoked, not expired at `now`, not a CA), and the owner; nil for a key nobody registered
+    /// — or that more than one user registered.
+    func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)?
+}
+
 /// A fixed map of users to keys.
-public struct InMemoryKeyProvider: KeyProvider {
+public struct InMemoryKeyProvider: KeyOwnerLookup {
     public var users: [String: [UserKey]]
 
     public init(users: [String: [UserKey]] = [:]) { self.users = users }
@@ -58,5 +67,12 @@ public struct InMemoryKeyProvider: KeyProvider {
     public func keys(for username: String) async throws -> KeyLookup {
         guard let keys = self.users[username] else { return .noSuchUser }
         return keys.isEmpty ? .refused(reason: "the user has no keys") : .keys(keys)
+    }
+
+    public func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)? {
+        let owners = self.users.compactMap { user, keys in
+            keys.first { !$0.isCertificateAuthority && ($0.expiresAt ?? .max) > now && $0.key.sha256Fingerprint == fingerprint }.map { (username: user, key: $0.key) }
+        }
+        return owners.count == 1 ? owners[0] : nil
     }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// transaction: a key reported as added is on disk, and an import either lands whole or not at
 /// all. Removing a key revokes it: the row stays (with the revocation time) for the audit trail
 /// and is never offered again unless the key is added anew.
-public final class SQLiteKeyStore: KeyProvider, Sendable {
+public final class SQLiteKeyStore: KeyOwnerLookup, Sendable {
     /// `last_used_on` is written at most this often per key (seconds), so that busy keys do not
     /// turn every handshake into a write.
     public static let lastUsedResolution: UInt64 = 60
@@ -83,6 +83,9 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
                 CREATE INDEX nonces_by_expiry ON nonces (expires_at);
                 """)
         }
+        migrator.registerMigration("v3: keys by fingerprint") { db in
+            try db.execute(sql: "CREATE INDEX keys_by_fingerprint ON keys (fingerprint) WHERE revoked_at IS NULL")
+        }
         return migrator
     }
 
@@ -117,6 +120,24 @@ public final class SQLiteKeyStore: KeyProvider, Sendable {
             )
         }
         return keys.isEmpty ? .refused(reason: "the user has no active keys") : .keys(keys)
+    }
+
+    public func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)? {
+        let rows: [(name: String, blob: Data)]
+        do {
+            rows = try await self.pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT users.name, keys.blob FROM keys JOIN users ON users.id = keys.user_id
+                    WHERE keys.fingerprint = ? AND keys.revoked_at IS NULL
+                      AND keys.is_certificate_authority = 0 AND (keys.expires_at IS NULL OR keys.expires_at > ?)
+                    LIMIT 2
+                    """, arguments: [fingerprint, Int64(clamping: now)]).map { (name: $0["name"], blob: $0["blob"]) }
+            }
+        } catch {
+            throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
+        }
+        guard rows.count == 1, let key = self.parse(rows[0].blob) else { return nil }
+        return (rows[0].name, key)
     }
 
     private func parse(_ blob: Data) -> SSHPublicKey? {

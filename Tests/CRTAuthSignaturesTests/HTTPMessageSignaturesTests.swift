@@ -1,0 +1,149 @@
+import CRTAuth
+import CRTAuthSignatures
+import Crypto
+import Foundation
+import SSHKeys
+import Testing
+
+@Suite("RFC 9421 HTTP message signatures")
+struct HTTPMessageSignaturesTests {
+    static func vectorKey(_ name: String) throws -> SSHPrivateKey {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "key", subdirectory: "Vectors/rfc9421"))
+        return try SSHPrivateKey(fileContents: try String(contentsOf: url, encoding: .utf8))
+    }
+
+    /// RFC 9421 appendix B.2's request.
+    static let exampleBody = Array(#"{"hello": "world"}"#.utf8)
+    static let example = HTTPMessageSignatures.Message(
+        method: "POST", scheme: "https", authority: "example.com", path: "/foo", query: "param=Value&Pet=dog",
+        fields: [
+            ("Host", "example.com"), ("Date", "Tue, 20 Apr 2021 02:07:55 GMT"), ("Content-Type", "application/json"),
+            ("Content-Digest", "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
+            ("Content-Length", "18"),
+        ])
+
+    static let alice = SSHPrivateKey(Curve25519.Signing.PrivateKey())
+    static let rsa = try! SSHPrivateKey(generating: .rsa, rsaBits: 2048)
+    static let p256 = SSHPrivateKey(P256.Signing.PrivateKey())
+    static let p384 = SSHPrivateKey(P384.Signing.PrivateKey())
+    static let keys = InMemoryKeyProvider(keys: ["alice": [alice.publicKey, rsa.publicKey, p256.publicKey, p384.publicKey], "bob": [SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey]])
+    static let now: UInt64 = 1_700_000_000
+
+    @Test("B.2.6 (ed25519): our signature base and signature are the RFC's, byte for byte")
+    func b26() async throws {
+        let key = try Self.vectorKey("test-key-ed25519")
+        let components = ["date", "@method", "@path", "@authority", "content-type", "content-length"]
+        let parameters = #"("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#
+        let base = try HTTPMessageSignatures.signatureBase(message: Self.example, components: components, parameters: parameters)
+        #expect(String(decoding: base, as: UTF8.self) == """
+            "date": Tue, 20 Apr 2021 02:07:55 GMT
+            "@method": POST
+            "@path": /foo
+            "@authority": example.com
+            "content-type": application/json
+            "content-length": 18
+            "@signature-params": \(parameters)
+            """)
+        let signature = try key.rawSignature(for: base, algorithm: .ed25519)
+        #expect(Data(signature).base64EncodedString() == "wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==")
+        // The B.2 Content-Digest is RFC 9530's sha-512 of the body.
+        #expect(Data(SHA512.hash(data: Self.exampleBody)).base64EncodedString() == "WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==")
+    }
+
+    func verify(_ message: HTTPMessageSignatures.Message, body: [UInt8] = [], fields: [(name: String, value: String)], now: UInt64 = HTTPMessageSignaturesTests.now, nonces: any NonceStore = InMemoryNonceStore(), policy: HTTPMessageSignatures.Policy = .init()) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
+        var message = message
+        message.fields += fields.filter { $0.name.lowercased() == "content-digest" }
+        let input = fields.first { $0.name == "Signature-Input" }?.value
+        let signature = fields.first { $0.name == "Signature" }?.value
+        return try await HTTPMessageSignatures.verify(message, body: body, signatureInput: input, signature: signature, now: now, keys: Self.keys, nonces: nonces, policy: policy)
+    }
+
+    func reason(_ outcome: AuthenticationOutcome<AuthenticatedIdentity>) -> AuthenticationFailure.Reason? {
+        if case .failure(let failure) = outcome { return failure.reason }
+        return nil
+    }
+
+    static let get = HTTPMessageSignatures.Message(method: "GET", scheme: "http", authority: "127.0.0.1:8080", path: "/api/items", query: "page=2", fields: [("Accept", "*/*")])
+
+    @Test("each key type signs (the client side) and verifies; the identity names the key")
+    func roundTrips() async throws {
+        for key in [Self.alice, Self.rsa, Self.p256, Self.p384] {
+            let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: key, created: Self.now)
+            guard case .success(let identity) = try await self.verify(Self.get, fields: fields) else { Issue.record("\(key.publicKey.type.name) refused"); continue }
+            #expect(identity.username == "alice" && identity.key == key.publicKey && identity.scheme == "signature")
+        }
+        // RSA-PSS (in process only: ssh-agent cannot make it).
+        let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: Self.rsa, created: Self.now)
+        #expect(fields.contains { $0.value.contains(#"alg="rsa-v1_5-sha256""#) })
+        let base = fields.first { $0.name == "Signature-Input" }!.value
+        #expect(base.hasPrefix(#"sig1=("@method" "@target-uri");created=1700000000;nonce=""#))
+    }
+
+    @Test("a POST with a body: content-digest added, covered and checked")
+    func bodies() async throws {
+        let post = HTTPMessageSignatures.Message(method: "POST", scheme: "http", authority: "127.0.0.1:8080", path: "/api/items", query: nil, fields: [])
+        let fields = try await HTTPMessageSignatures.sign(post, body: Self.exampleBody, signer: Self.alice, created: Self.now)
+        #expect(fields.first?.value == "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:")
+        #expect(self.reason(try await self.verify(post, body: Self.exampleBody, fields: fields)) == nil)
+        #expect(self.reason(try await self.verify(post, body: Array("{}".utf8), fields: fields)) == .badSignature)
+        // A body without a signed digest.
+        let unsigned = try await HTTPMessageSignatures.sign(post, body: [UInt8](), signer: Self.alice, created: Self.now)
+        #expect(self.reason(try await self.verify(post, body: Self.exampleBody, fields: unsigned)) == .refused)
+    }
+
+    @Test("refused: another path, another method, components left out, outside the window, replays, unknown keys")
+    func refusals() async throws {
+        let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: Self.alice, created: Self.now)
+        var otherPath = Self.get
+        otherPath.path = "/api/admin"
+        #expect(self.reason(try await self.verify(otherPath, fields: fields)) == .badSignature)
+        var otherMethod = Self.get
+        otherMethod.method = "DELETE"
+        #expect(self.reason(try await self.verify(otherMethod, fields: fields)) == .badSignature)
+        #expect(self.reason(try await self.verify(Self.get, fields: fields, now: Self.now + 301)) == .expired)
+        #expect(self.reason(try await self.verify(Self.get, fields: fields, now: Self.now - 31)) == .notYetValid)
+        let nonces = InMemoryNonceStore()
+        #expect(self.reason(try await self.verify(Self.get, fields: fields, nonces: nonces)) == nil)
+        #expect(self.reason(try await self.verify(Self.get, fields: fields, nonces: nonces)) == .replayed)
+        let stranger = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: SSHPrivateKey(Curve25519.Signing.PrivateKey()), created: Self.now)
+        #expect(self.reason(try await self.verify(Self.get, fields: stranger)) == .unknownUser)
+        #expect(self.reason(try await self.verify(Self.get, fields: fields, policy: .init(tag: "app"))) == .refused)
+
+        // Signatures that leave out what the policy needs, made by hand.
+        for components in [["@target-uri"], ["@method"], ["@method", "@path"], ["@method", "@authority", "@path"]] {
+            let params = #"(\#(components.map { "\"\($0)\"" }.joined(separator: " ")));created=1700000000;keyid="\#(Self.alice.publicKey.sha256Fingerprint)""#
+            let base = try HTTPMessageSignatures.signatureBase(message: Self.get, components: components, parameters: params)
+            let signature = Data(try Self.alice.rawSignature(for: base, algorithm: .ed25519)).base64EncodedString()
+            let outcome = try await self.verify(Self.get, fields: [("Signature-Input", "sig1=" + params), ("Signature", "sig1=:\(signature):")])
+            #expect(self.reason(outcome) == .refused, "\(components)")
+        }
+    }
+
+    @Test("malformed: labels missing or twice, wrong types, component parameters, oversize, every prefix — typed errors")
+    func malformed() async throws {
+        let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: Self.alice, created: Self.now)
+        let input = fields[0].value, signature = fields[1].value
+        func expectError(_ input: String?, _ signature: String?, _ comment: Comment) async {
+            await #expect(throws: CRTAuthError.self, comment) {
+                try await HTTPMessageSignatures.verify(Self.get, body: [UInt8](), signatureInput: input, signature: signature, now: Self.now, keys: Self.keys, nonces: InMemoryNonceStore())
+            }
+        }
+        await expectError(input, nil, "no Signature")
+        await expectError(nil, signature, "no Signature-Input")
+        await expectError(input, signature.replacingOccurrences(of: "sig1=", with: "sig2="), "label missing from Signature")
+        await expectError(input + ", " + input, signature, "a label twice in Signature-Input")
+        await expectError(input, signature + ", " + signature, "a label twice in Signature")
+        await expectError(input.replacingOccurrences(of: #""@method""#, with: #""@method" "@method""#), signature, "a component twice")
+        await expectError(input.replacingOccurrences(of: #""@method""#, with: #""@method";sf"#), signature, "component parameters")
+        await expectError(input.replacingOccurrences(of: "created=1700000000", with: #"created="now""#), signature, "created as a string")
+        await expectError(input.replacingOccurrences(of: #"alg="ed25519""#, with: #"alg="hmac-sha256""#), signature, "hmac")
+        await expectError(String(repeating: "a", count: 9 * 1024), signature, "oversize")
+        await expectError("sig1=:AAAA:", signature, "not an inner list")
+        for end in 0..<input.count {
+            do {
+                let outcome = try await HTTPMessageSignatures.verify(Self.get, body: [UInt8](), signatureInput: String(input.prefix(end)), signature: signature, now: Self.now, keys: Self.keys, nonces: InMemoryNonceStore())
+                if case .success = outcome { Issue.record("a prefix of \(end) characters passed") }
+            } catch is CRTAuthError {}
+        }
+    }
+}
