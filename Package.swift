@@ -59,6 +59,8 @@ let package = Package(
             name: "CRTAuthHummingbird",
             dependencies: [
                 "CRTAuth",
+                "CRTAuthJWT",
+                "CRTAuthSignatures",
                 "SSHKeys",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -91,6 +93,8 @@ let package = Package(
             name: "CRTAuthClient",
             dependencies: [
                 "CRTAuth",
+                "CRTAuthJWT",
+                "CRTAuthSignatures",
                 "SSHKeys",
                 "SSHAgent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -116,6 +120,7 @@ let package = Package(
                 "CRTAuthHummingbird",
                 "CRTAuthSQLite",
                 "CRTAuthClient",
+                "CRTAuthJWT",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import Crypto
 import Synchronization
 
 /// Remembers the nonces (or whole credentials) a server has accepted, so that a replay is
@@ -15,12 +16,26 @@ public protocol NonceStore: Sendable {
 /// A nonce store in this process's memory: bounded, expired entries evicted as it fills, so
 /// memory stays flat under a flood. When it is full of unexpired nonces it fails closed
 /// (throws) rather than forget one.
+///
+/// Each nonce is kept as the first 128 bits of its SHA-256 (24 bytes an entry with its expiry,
+/// whatever the nonce's length): two different nonces are taken for one only if SHA-256
+/// collides in those bits.
 public final class InMemoryNonceStore: NonceStore {
-    /// Nonces held at most by default (about 100 MB for 64-byte nonces, at the worst).
+    /// Nonces held at most by default (about 50 MB when full).
     public static let defaultCapacity = 1_000_000
 
+    private struct Digest: Hashable {
+        let high: UInt64, low: UInt64
+
+        init(_ nonce: String) {
+            var nonce = nonce
+            let hash = nonce.withUTF8 { SHA256.hash(data: $0) }
+            (self.high, self.low) = hash.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+        }
+    }
+
     private struct State {
-        var expiries: [String: UInt64] = [:]
+        var expiries: [Digest: UInt64] = [:]
         var insertsSinceSweep = 0
     }
 
@@ -35,7 +50,8 @@ public final class InMemoryNonceStore: NonceStore {
     public var count: Int { self.state.withLock { $0.expiries.count } }
 
     public func insertIfAbsent(_ nonce: String, expiresAt: UInt64, now: UInt64) async throws -> Bool {
-        try self.state.withLock { state in
+        let nonce = Digest(nonce)
+        return try self.state.withLock { state in
             if let expiry = state.expiries[nonce], expiry > now { return false }
             // Sweep expired entries when full, and regularly, so that the table stays at the
             // size of the live window (amortised O(1) per insert).

@@ -6,6 +6,6 @@ struct CRTAuthCommand: AsyncParsableCommand {
         commandName: "crtauth",
         abstract: "Public-key authentication for HTTP APIs with the SSH keys you already have.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, KeysCommand.self, LoginCommand.self, TokenCommand.self, CurlCommand.self, FingerprintCommand.self, SignCommand.self, VerifyCommand.self, AgentCommand.self, DecodeCommand.self]
+        subcommands: [ServeCommand.self, KeysCommand.self, LoginCommand.self, TokenCommand.self, CurlCommand.self, JWTCommand.self, FingerprintCommand.self, SignCommand.self, VerifyCommand.self, AgentCommand.self, DecodeCommand.self]
     )
 }

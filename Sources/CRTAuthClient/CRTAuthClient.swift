@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import CRTAuth
+import CRTAuthJWT
+import CRTAuthSignatures
 import Foundation
 import Logging
 import NIOCore
@@ -10,9 +12,23 @@ import SSHKeys
 /// An HTTP client for APIs protected by crtauth: when it has no fresh token, or the server
 /// answers 401, it runs the `/_auth` handshake, caches the token until just before it expires
 /// (in memory, and on disk when given a ``TokenCache``), and retries the request once.
-///
 /// Concurrent requests for the same server and user share one handshake.
+///
+/// With another ``Scheme`` it signs each request instead: an asymmetric_jwt_auth JWT, an
+/// RFC 9421 signature, or serveradmin's headers.
 public final class CRTAuthClient: Sendable {
+    /// How requests are authenticated.
+    public enum Scheme: String, Sendable, CaseIterable {
+        /// crtauth's handshake and `Authorization: chap:<token>`.
+        case chap
+        /// `Authorization: JWT <jws>` (asymmetric_jwt_auth), a new one per request.
+        case jwt
+        /// RFC 9421 `Signature-Input` / `Signature` (+ `Content-Digest` with a body).
+        case signature
+        /// serveradmin's `X-Timestamp` / `X-PublicKeys` / `X-Signatures`.
+        case serveradmin
+    }
+
     public struct Configuration: Sendable {
         /// Who to authenticate as.
         public var username: String
@@ -28,8 +44,11 @@ public final class CRTAuthClient: Sendable {
         public var timeout: TimeAmount
         /// Seconds before a token's end that it stops being used.
         public var expiryMargin: UInt64
+        /// How requests are authenticated.
+        public var scheme: Scheme
 
-        public init(username: String, protocolVersion: CRTAuthVersion? = nil, handshakeMethod: HTTPMethod = .GET, tokenCache: TokenCache? = nil, connectTimeout: TimeAmount = .seconds(10), timeout: TimeAmount = .seconds(30), expiryMargin: UInt64 = 5) {
+        public init(username: String, protocolVersion: CRTAuthVersion? = nil, handshakeMethod: HTTPMethod = .GET, tokenCache: TokenCache? = nil, connectTimeout: TimeAmount = .seconds(10), timeout: TimeAmount = .seconds(30), expiryMargin: UInt64 = 5, scheme: Scheme = .chap) {
+            self.scheme = scheme
             self.username = username
             self.protocolVersion = protocolVersion
             self.handshakeMethod = handshakeMethod
@@ -70,6 +89,7 @@ public final class CRTAuthClient: Sendable {
     /// Sends `request` with a crtauth token, handshaking first when there is no fresh token,
     /// and once more after a 401 (when `body` can be sent again: bytes, not a stream).
     public func execute(_ request: HTTPClientRequest, body: ByteBuffer? = nil) async throws -> HTTPClientResponse {
+        guard self.configuration.scheme == .chap else { return try await self.executeSigned(request, body: body) }
         let server = try Server(url: request.url)
         var token = try await self.token(for: server, forceHandshake: false)
         var attempt = 0
@@ -86,6 +106,48 @@ public final class CRTAuthClient: Sendable {
             token = try await self.token(for: server, forceHandshake: false, replacing: token)
             attempt += 1
         }
+    }
+
+    /// Sends `request` signed by the first key that can sign for the configured scheme.
+    func executeSigned(_ request: HTTPClientRequest, body: ByteBuffer?) async throws -> HTTPClientResponse {
+        _ = try Server(url: request.url)
+        let scheme = self.configuration.scheme
+        let signers = try await self.signers.signers()
+        let usable: (any Signer)? = switch scheme {
+        case .jwt: signers.first { AsymmetricJWT.Algorithm.preferred(for: $0.publicKey.type) != nil }
+        case .signature: signers.first { HTTPMessageSignatures.Algorithm.preferred(for: $0.publicKey.type) != nil }
+        default: signers.first { !$0.publicKey.type.isSecurityKey }
+        }
+        guard let signer = usable else {
+            throw CRTAuthClientError(.noUsableKey, "none of the keys can sign for \(scheme.rawValue): use an Ed25519, ECDSA or RSA key")
+        }
+        self.trace?("* signing with \(signer.publicKey.sha256Fingerprint) (\(scheme.rawValue))")
+        var signed = request
+        let bytes = body.map { Array($0.readableBytesView) } ?? []
+        if let body { signed.body = .bytes(body) }
+        let now = self.clock()
+        do {
+            switch scheme {
+            case .jwt:
+                signed.headers.replaceOrAdd(name: "Authorization", value: try await AsymmetricJWT.authorization(username: self.configuration.username, signer: signer, time: now))
+            case .signature:
+                guard let url = URL(string: request.url), let message = HTTPMessageSignatures.Message(method: request.method.rawValue, url: url, fields: request.headers.map { ($0.name, $0.value) }) else {
+                    throw CRTAuthClientError(.invalidURL, "'\(request.url)' is not an http:// or https:// URL")
+                }
+                for (name, value) in try await HTTPMessageSignatures.sign(message, body: bytes, signer: signer, created: now) {
+                    signed.headers.replaceOrAdd(name: name, value: value)
+                }
+            case .serveradmin, .chap:
+                for (name, value) in try await ServeradminSignatures.headers(timestamp: now, body: bytes, signers: [signer]) {
+                    signed.headers.replaceOrAdd(name: name, value: value)
+                }
+            }
+        } catch let error as CRTAuthClientError {
+            throw error
+        } catch {
+            throw CRTAuthClientError(.keyNotLoaded, "signing the request failed: \(error)")
+        }
+        return try await self.send(signed)
     }
 
     /// A fresh token for the server of `url` (from the caches when possible).
@@ -240,7 +302,8 @@ public enum SignerSource: Sendable {
     /// Fixed signers (a key file loaded by the caller, tests).
     case signers([any Signer])
 
-    func signers() async throws -> [any Signer] {
+    /// The signers: the key file, or every key ssh-agent holds.
+    public func signers() async throws -> [any Signer] {
         switch self {
         case .signers(let signers):
             guard !signers.isEmpty else { throw CRTAuthClientError(.noUsableKey, "no key to sign with") }

@@ -11,8 +11,10 @@ struct Audit: Sendable {
     /// Longest attacker-influenced value put in a log line.
     static let maximumLoggedLength = 64
 
-    func record(scheme: String, user: String?, key: String?, result: Result, peer: SocketAddress?) {
+    /// `detail` (a parse error, say) goes to the log line only, never into a metric label.
+    func record(scheme: String, user: String?, key: String?, result: Result, peer: SocketAddress?, detail: String? = nil) {
         var metadata: Logger.Metadata = ["scheme": .string(scheme), "result": .string(result.name)]
+        if let detail { metadata["detail"] = .string(Self.escaped(detail, limit: 200)) }
         if let user { metadata["user"] = .string(Self.escaped(user)) }
         if let key { metadata["key"] = .string(key) }
         if case .failure(let reason) = result { metadata["reason"] = .string(reason) }
@@ -30,10 +32,10 @@ struct Audit: Sendable {
     }
 
     /// Printable ASCII only (others as `\u{…}`), at most ``maximumLoggedLength`` characters.
-    static func escaped(_ text: String) -> String {
+    static func escaped(_ text: String, limit: Int = maximumLoggedLength) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if out.count >= maximumLoggedLength { out += "…"; break }
+            if out.count >= limit { out += "…"; break }
             if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\" { out.unicodeScalars.append(scalar) } else { out += "\\u{\(String(scalar.value, radix: 16))}" }
         }
         return out

@@ -1,4 +1,6 @@
 import CRTAuth
+import CRTAuthJWT
+import CRTAuthSignatures
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,12 +14,21 @@ extension HTTPField.Name {
     public static let xCHAP = HTTPField.Name("X-CHAP")!
 }
 
-/// crtauth for a Hummingbird router: answers the `/_auth` handshake (`X-CHAP: request:…` →
-/// `challenge:…`, `response:…` → `token:…`, by GET, HEAD or POST; v0, v1 and v2) and admits
-/// requests carrying `Authorization: chap:<token>`, putting the identity into the context.
+/// Authentication for a Hummingbird router, by every scheme of the field, each ending in the
+/// same ``AuthenticatedIdentity`` in the context:
+/// - `chap` (crtauth): answers the `/_auth` handshake (`X-CHAP: request:…` → `challenge:…`,
+///   `response:…` → `token:…`, by GET, HEAD or POST; v0, v1 and v2) and admits requests carrying
+///   `Authorization: chap:<token>`;
+/// - `jwt`: asymmetric_jwt_auth's `Authorization: JWT <jws>`;
+/// - `signature`: RFC 9421 `Signature-Input` / `Signature` with `keyid` = an SSH fingerprint;
+/// - `serveradmin`: `X-Timestamp` / `X-PublicKeys` / `X-Signatures`.
+/// The per-request schemes need ``PerRequestSchemes`` (keys, nonces); `signature` and
+/// `serveradmin` need a key store that implements ``KeyOwnerLookup`` and stay off otherwise.
 ///
 /// Outcomes (docs/PROTOCOL.md lists where they differ from the Python middleware):
-/// - a request without a valid token: 401 with `WWW-Authenticate: chap`;
+/// - a request without valid credentials: 401 with `WWW-Authenticate` for `chap` and `JWT`
+///   and `Accept-Signature` for RFC 9421, as enabled;
+/// - serveradmin headers with an invalid signature by a registered key: 403;
 /// - a handshake that cannot be parsed: 400 with a short text/plain reason;
 /// - a handshake that fails authentication: 403 `Failed to authenticate user`;
 /// - a key store that cannot be reached: 503 with `Retry-After`.
@@ -28,10 +39,21 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         public var handshakePath: String
         /// Paths served without authentication: exact paths, or prefixes ending in `*`.
         public var exemptPaths: [String]
+        /// The schemes accepted.
+        public var schemes: Set<AuthenticationScheme>
+        /// Longest body read to check a body-covering signature (serveradmin, RFC 9421); larger
+        /// ones get 413.
+        public var maximumSignedBodyLength: Int
+        /// The scheme clients use to reach this server, for RFC 9421's `@target-uri` and
+        /// `@scheme` (`https` behind a TLS-terminating proxy); `http` when nil.
+        public var externalScheme: String?
 
-        public init(handshakePath: String = "/_auth", exemptPaths: [String] = []) {
+        public init(handshakePath: String = "/_auth", exemptPaths: [String] = [], schemes: Set<AuthenticationScheme> = [.chap], maximumSignedBodyLength: Int = 1 << 20, externalScheme: String? = nil) {
             self.handshakePath = handshakePath
             self.exemptPaths = exemptPaths
+            self.schemes = schemes
+            self.maximumSignedBodyLength = maximumSignedBodyLength
+            self.externalScheme = externalScheme
         }
     }
 
@@ -43,27 +65,41 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
 
     let server: AuthServerReference
     let configuration: Configuration
+    let perRequest: PerRequestSchemes?
     let clock: @Sendable () -> UInt64
     let audit: Audit
+    /// The 401 for this configuration (its challenges name the enabled schemes).
+    let unauthorized: Response
 
     /// - Parameters:
     ///   - server: the crtauth server (replaceable for secret rotation).
+    ///   - perRequest: what the JWT, RFC 9421 and serveradmin schemes need.
     ///   - clock: Unix seconds now (injected for tests).
     ///   - logger: where audit lines go (at info).
-    public init(server: AuthServerReference, configuration: Configuration = .init(), logger: Logger, clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
+    public init(server: AuthServerReference, configuration: Configuration = .init(), perRequest: PerRequestSchemes? = nil, logger: Logger, clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
+        var configuration = configuration
+        if perRequest == nil { configuration.schemes.subtract([.jwt, .signature, .serveradmin]) }
+        if !(perRequest?.keys is any KeyOwnerLookup) { configuration.schemes.subtract([.signature, .serveradmin]) }
         self.server = server
         self.configuration = configuration
+        self.perRequest = perRequest
         self.clock = clock
         self.audit = Audit(logger: logger)
+        var unauthorized = Self.text(.unauthorized, "Unauthorized")
+        if configuration.schemes.contains(.chap) { unauthorized.headers.append(HTTPField(name: .wwwAuthenticate, value: "chap")) }
+        if configuration.schemes.contains(.jwt) { unauthorized.headers.append(HTTPField(name: .wwwAuthenticate, value: AsymmetricJWT.scheme)) }
+        if configuration.schemes.contains(.signature) { unauthorized.headers[.acceptSignature] = HTTPMessageSignatures.acceptSignature }
+        self.unauthorized = unauthorized
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if path == self.configuration.handshakePath {
+        if path == self.configuration.handshakePath, self.configuration.schemes.contains(.chap) {
             return await self.handshake(request, peer: Self.peer(context))
         }
         if self.isExempt(path) { return try await next(request, context) }
-        switch self.authenticate(request, peer: Self.peer(context) /* evaluated only on failure */) {
+        var request = request
+        switch await self.authenticate(&request, peer: Self.peer(context) /* evaluated only on failure */) {
         case .success(let identity):
             var context = context
             context.identity = identity
@@ -86,26 +122,43 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         case failure(Response)
     }
 
-    /// Checks `Authorization: chap:<token>`.
-    func authenticate(_ request: Request, peer: @autoclosure () -> SocketAddress?) -> Authentication {
+    /// Finds the request's credentials and checks them with the scheme they belong to.
+    func authenticate(_ request: inout Request, peer: @autoclosure () -> SocketAddress?) async -> Authentication {
+        let schemes = self.configuration.schemes
         let values = request.headers[values: .authorization]
-        guard let value = values.first else { return .failure(Self.unauthorized) }
-        guard values.count == 1 else { return .failure(Self.badRequest("more than one Authorization header")) }
-        guard let token = Self.chapToken(value) else { return .failure(Self.unauthorized) }
+        if let value = values.first {
+            guard values.count == 1 else { return .failure(Self.badRequest("more than one Authorization header")) }
+            if schemes.contains(.chap), let token = Self.chapToken(value) { return self.authenticateChap(token, peer: peer()) }
+            if schemes.contains(.jwt), let perRequest, let token = AsymmetricJWT.Verifier.token(inAuthorization: Substring(value)) {
+                return await self.authenticateJWT(token, perRequest, peer: peer())
+            }
+            return .failure(self.unauthorized)
+        }
+        if schemes.contains(.signature), let perRequest, request.headers[.signatureInput] != nil || request.headers[.signature] != nil {
+            return await self.authenticateSignature(&request, perRequest, peer: peer())
+        }
+        if schemes.contains(.serveradmin), let perRequest, request.headers[.xTimestamp] != nil || request.headers[.xSignatures] != nil {
+            return await self.authenticateServeradmin(&request, perRequest, peer: peer())
+        }
+        return .failure(self.unauthorized)
+    }
+
+    /// Checks a crtauth token: HMAC only, no store, no suspension.
+    func authenticateChap(_ token: Substring, peer: @autoclosure () -> SocketAddress?) -> Authentication {
         let outcome: AuthenticationOutcome<String>
         do {
             outcome = try self.server.current.validateToken(String(token), now: self.clock())
         } catch {
             // A token that does not even parse: refused like a wrong one, so clients re-handshake.
             self.audit.record(scheme: "chap", user: nil, key: nil, result: .failure("malformed-token"), peer: peer())
-            return .failure(Self.unauthorized)
+            return .failure(self.unauthorized)
         }
         switch outcome {
         case .success(let username):
             return .success(AuthenticatedIdentity(username: username, key: nil, scheme: "chap"))
         case .failure(let failure):
             self.audit.record(scheme: "chap", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer())
-            return .failure(Self.unauthorized)
+            return .failure(self.unauthorized)
         }
     }
 
@@ -175,9 +228,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             }
         } catch let error as CRTAuthError where error.code == .keyProvider {
             self.audit.logger.error("key store unavailable", metadata: ["error": .string(error.message)])
-            var response = Self.text(.serviceUnavailable, "key store unavailable, try again later")
-            response.headers[.retryAfter] = String(Self.retryAfterSeconds)
-            return response
+            return Self.serviceUnavailable
         } catch let error as CRTAuthError {
             self.audit.record(scheme: "crtauth", user: nil, key: nil, result: .failure("malformed-\(method == "request" ? "request" : "response")"), peer: peer)
             return Self.badRequest(error.message)
@@ -189,9 +240,9 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
 
     // MARK: Responses
 
-    static var unauthorized: Response {
-        var response = text(.unauthorized, "Unauthorized")
-        response.headers[.wwwAuthenticate] = "chap"
+    static var serviceUnavailable: Response {
+        var response = text(.serviceUnavailable, "key store unavailable, try again later")
+        response.headers[.retryAfter] = String(retryAfterSeconds)
         return response
     }
 

@@ -42,7 +42,8 @@ public struct ReverseProxy: Sendable {
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         let dropped = Self.droppedHeaders(request.headers)
         for field in request.headers where !dropped.contains(field.name.canonicalName) {
-            if identity.scheme == "chap" && field.name == .authorization { continue }
+            // The credential stays here: a token (chap) or a JWT is of no use upstream.
+            if (identity.scheme == "chap" || identity.scheme == "jwt") && field.name == .authorization { continue }
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
         outbound.headers.add(name: "X-Authenticated-User", value: identity.username)

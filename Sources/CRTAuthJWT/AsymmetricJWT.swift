@@ -229,7 +229,7 @@ public enum AsymmetricJWT {
                 return .failure(AuthenticationFailure(reason: .keyExpired, username: username))
             }
             // asymmetric_jwt_auth: a nonce is unique per (username, time).
-            let record = "jwt\u{0}\(username)\u{0}\(token.time)\u{0}\(token.nonce)"
+            let record = "jwt:\(username.utf8.count):\(username):\(token.time):\(token.nonce)"
             guard try await nonces.insertIfAbsent(record, expiresAt: token.time.addingSaturated(self.tolerance + 1), now: now) else {
                 return .failure(AuthenticationFailure(reason: .replayed, username: username))
             }

@@ -16,6 +16,7 @@ public final class SQLiteNonceStore: NonceStore, Sendable {
         self.pool = try SQLiteKeyStore.open(path: path)
     }
 
+    /// Nonces are stored as the blob of their UTF-8 bytes: any byte, NUL included, counts.
     public func insertIfAbsent(_ nonce: String, expiresAt: UInt64, now: UInt64) async throws -> Bool {
         guard let expiry = Int64(exactly: expiresAt), let current = Int64(exactly: now) else {
             throw CRTAuthError(.nonceStore, "a time out of range")
@@ -31,7 +32,7 @@ public final class SQLiteNonceStore: NonceStore, Sendable {
                 try db.execute(sql: """
                     INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)
                     ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?
-                    """, arguments: [nonce, expiry, current])
+                    """, arguments: [Data(nonce.utf8), expiry, current])
                 return db.changesCount == 1
             }
         } catch {

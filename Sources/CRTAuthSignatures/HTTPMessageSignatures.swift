@@ -317,7 +317,7 @@ public enum HTTPMessageSignatures {
         guard candidates.contains(where: { key.isValidRawSignature(signatureBytes, for: base, algorithm: $0.signatureAlgorithm) }) else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
-        let record = "rfc9421\u{0}" + keyID + "\u{0}" + (nonce ?? Data(SHA256.hash(data: signatureBytes)).base64EncodedString())
+        let record = "rfc9421:\(keyID.utf8.count):\(keyID):" + (nonce ?? "sig:" + Data(SHA256.hash(data: signatureBytes)).base64EncodedString())
         guard try await nonces.insertIfAbsent(record, expiresAt: createdAt.addingSaturated(policy.maximumAge + 1), now: now) else {
             return .failure(AuthenticationFailure(reason: .replayed, username: username))
         }

@@ -17,11 +17,8 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("handshake-method"), help: "GET (default), HEAD (servers older than crtauth 0.99.3) or POST.")
     var handshakeMethod: String = "GET"
 
-    func makeClient(trace: (@Sendable (String) -> Void)? = nil) throws -> CRTAuthClient {
-        let environment = ProcessInfo.processInfo.environment
-        guard let user = self.user ?? environment["CRTAUTH_USER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? environment["USER"], !user.isEmpty else {
-            throw CLIFailure(message: "no username: pass --user or set CRTAUTH_USER")
-        }
+    func makeClient(scheme: CRTAuthClient.Scheme = .chap, trace: (@Sendable (String) -> Void)? = nil) throws -> CRTAuthClient {
+        let user = try resolveUser(self.user)
         let version: CRTAuthVersion?
         switch self.protocolVersion {
         case nil: version = nil
@@ -37,17 +34,26 @@ struct ClientOptions: ParsableArguments {
         case "POST": method = .POST
         default: throw CLIFailure(message: "--handshake-method takes GET, HEAD or POST")
         }
-        let signers: SignerSource
-        if let path = self.identity {
-            signers = .signers([try loadPrivateKey(path, text: try readSmallFile(path))])
-        } else {
-            signers = .agent(socketPath: nil)
-        }
         return CRTAuthClient(
-            configuration: .init(username: user, protocolVersion: version, handshakeMethod: method, tokenCache: TokenCache.standard()),
-            signers: signers, trace: trace
+            configuration: .init(username: user, protocolVersion: version, handshakeMethod: method, tokenCache: TokenCache.standard(), scheme: scheme),
+            signers: try signerSource(identity: self.identity), trace: trace
         )
     }
+}
+
+/// `--user`, else `CRTAUTH_USER`, else `USER`.
+func resolveUser(_ flag: String?) throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    guard let user = flag ?? environment["CRTAUTH_USER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? environment["USER"], !user.isEmpty else {
+        throw CLIFailure(message: "no username: pass --user or set CRTAUTH_USER")
+    }
+    return user
+}
+
+/// The key file of `--identity`, else ssh-agent.
+func signerSource(identity: String?) throws -> SignerSource {
+    guard let path = identity else { return .agent(socketPath: nil) }
+    return .signers([try loadPrivateKey(path, text: try readSmallFile(path))])
 }
 
 /// Exit codes of the client commands (curl's where it has one).

@@ -12,7 +12,8 @@ struct CurlCommand: AsyncParsableCommand {
         abstract: "Make an HTTP request authenticated with crtauth (curl's common flags).",
         discussion: """
             Handshakes when there is no fresh cached token (or the server answers 401), then sends the request \
-            and streams the answer to standard output.
+            and streams the answer to standard output. With --scheme jwt, signature or serveradmin it signs the \
+            request itself instead (asymmetric_jwt_auth JWT, RFC 9421, serveradmin headers): no handshake, no token.
             Exit codes: 0 success; 22 an HTTP status of 400 or more with --fail; 67 authentication failed \
             (no agent or key, key not registered, server name mismatch, refused); 7 the server cannot be reached; \
             28 timeout; 1 other errors.
@@ -27,7 +28,7 @@ struct CurlCommand: AsyncParsableCommand {
     @Flag(name: .customShort("s"), help: "Silent: no error messages.") var silent = false
     @Flag(name: [.customShort("f"), .customLong("fail")], help: "Exit 22 on an HTTP status of 400 or more, without printing the body.") var fail = false
     @Flag(name: .customShort("v"), help: "Show the handshake and the request on standard error (never the credentials).") var verbose = false
-    @Option(name: .customLong("scheme"), help: "Authentication scheme: chap (crtauth).") var scheme = "chap"
+    @Option(name: .customLong("scheme"), help: "Authentication scheme: chap (crtauth, default), jwt, signature (RFC 9421) or serveradmin.") var scheme = "chap"
     @Argument(help: "The URL.") var url: String
     @OptionGroup var client: ClientOptions
 
@@ -38,7 +39,9 @@ struct CurlCommand: AsyncParsableCommand {
         let verbose = self.verbose, silent = self.silent
         let trace: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) } : nil
         do {
-            guard self.scheme == "chap" else { throw CLIFailure(message: "unsupported --scheme '\(self.scheme)': this version speaks chap (crtauth)") }
+            guard let scheme = CRTAuthClient.Scheme(rawValue: self.scheme.lowercased()) else {
+                throw CLIFailure(message: "unknown --scheme '\(self.scheme)': use chap, jwt, signature or serveradmin")
+            }
             let body = try self.body()
             var request = HTTPClientRequest(url: self.url)
             request.method = HTTPMethod(rawValue: (self.method ?? (body == nil ? "GET" : "POST")).uppercased())
@@ -49,7 +52,7 @@ struct CurlCommand: AsyncParsableCommand {
             if body != nil, !request.headers.contains(name: "Content-Type") {
                 request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             }
-            let client = try self.client.makeClient(trace: trace)
+            let client = try self.client.makeClient(scheme: scheme, trace: trace)
             try await runClient(client) { client in
                 let response = try await client.execute(request, body: body)
                 trace?("< \(response.version) \(response.status.code) \(response.status.reasonPhrase)")

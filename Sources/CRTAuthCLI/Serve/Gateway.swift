@@ -45,9 +45,13 @@ struct Gateway {
             }
         }
 
+        let perRequest = try self.perRequestSchemes(provider: provider)
         let router = Router(context: CRTAuthRequestContext.self)
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: CRTAuthMiddleware(server: server, configuration: .init(exemptPaths: ["/healthz", "/metrics"]), logger: logger))
+        router.add(middleware: CRTAuthMiddleware(
+            server: server,
+            configuration: .init(exemptPaths: ["/healthz", "/metrics"], schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
+            perRequest: perRequest, logger: logger))
         router.add(middleware: GatewayMiddleware(proxy: proxy))
         router.get("/healthz") { _, _ in await Self.health(provider) }
         router.get("/metrics") { _, _ in
@@ -57,6 +61,7 @@ struct Gateway {
         }
         if proxy == nil {
             router.get("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
+            router.post("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
         }
 
         let settings = self.settings
@@ -66,7 +71,7 @@ struct Gateway {
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
                 // Scripts and tests read this line to learn the port.
-                FileHandle.standardOutput.write(Data("crtauth serve: listening on http://\(address) (server name \(settings.serverName), store \(settings.store))\n".utf8))
+                FileHandle.standardOutput.write(Data("crtauth serve: listening on http://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
             },
             logger: logger
         )
@@ -81,6 +86,23 @@ struct Gateway {
             throw CLIFailure(message: "\(error)")
         }
         try? await client?.shutdown()
+    }
+
+    /// The key store and replay store of the per-request schemes: nonces live in the SQLite
+    /// database next to the keys (shared by every process using it), else in memory.
+    func perRequestSchemes(provider: any KeyProvider) throws -> PerRequestSchemes? {
+        let schemes = self.settings.schemes
+        guard !schemes.isDisjoint(with: [.jwt, .signature, .serveradmin]) else { return nil }
+        if !schemes.isDisjoint(with: [.signature, .serveradmin]), !(provider is any KeyOwnerLookup) {
+            throw CLIFailure(message: "--schemes signature and serveradmin need a store that finds keys by fingerprint (sqlite:), not \(self.settings.store)")
+        }
+        let nonces: any NonceStore
+        if case .sqlite(let path) = self.settings.store {
+            do { nonces = try SQLiteNonceStore(path: path) } catch { throw CLIFailure(message: "\(error)") }
+        } else {
+            nonces = InMemoryNonceStore()
+        }
+        return PerRequestSchemes(keys: provider, nonces: nonces)
     }
 
     func makeServer(secrets: [SymmetricKey], provider: any KeyProvider) throws -> AuthServer {

@@ -15,12 +15,14 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the crtauth authentication gateway.",
         discussion: """
-            Answers the crtauth handshake on /_auth, admits requests carrying Authorization: chap:<token>, \
-            and either proxies them to --upstream (adding X-Authenticated-User and -Key) or serves GET /whoami. \
+            Answers the crtauth handshake on /_auth, admits requests carrying Authorization: chap:<token> \
+            (and, with --schemes, asymmetric_jwt_auth JWTs, RFC 9421 signatures and serveradmin's signed \
+            headers), and either proxies them to --upstream (adding X-Authenticated-User, -Key and -Scheme) \
+            or serves GET /whoami. \
             Also: /_auth/check (an nginx auth_request target), /healthz, /metrics (Prometheus).
             Every option can also be set with an environment variable: CRTAUTH_LISTEN, CRTAUTH_SERVER_NAME, \
             CRTAUTH_DATA_DIR, CRTAUTH_SECRET_FILE, CRTAUTH_STORE, CRTAUTH_UPSTREAM, CRTAUTH_TOKEN_FORMAT, \
-            CRTAUTH_TOKEN_LIFETIME, CRTAUTH_LOG_LEVEL. Send SIGHUP (or edit the secret file) to reload the secrets.
+            CRTAUTH_TOKEN_LIFETIME, CRTAUTH_SCHEMES, CRTAUTH_EXTERNAL_SCHEME, CRTAUTH_LOG_LEVEL. Send SIGHUP (or edit the secret file) to reload the secrets.
             """
     )
 
@@ -40,6 +42,10 @@ struct ServeCommand: AsyncParsableCommand {
     var tokenFormat: String?
     @Option(name: .customLong("token-lifetime"), help: "Token lifetime in seconds (1–598). Default 60.")
     var tokenLifetime: UInt64?
+    @Option(help: "Accepted schemes, comma-separated: chap, jwt, signature (RFC 9421), serveradmin. Default chap.")
+    var schemes: String?
+    @Option(name: .customLong("external-scheme"), help: "http or https: how clients reach this gateway, for RFC 9421's @target-uri. Default http.")
+    var externalScheme: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
 
@@ -62,6 +68,8 @@ struct GatewaySettings {
     var upstream: String?
     var tokenFormat: CRTAuthVersion
     var tokenLifetime: UInt64
+    var schemes: Set<AuthenticationScheme>
+    var externalScheme: String
     var logLevel: Logger.Level
 
     init(options: ServeCommand, environment: [String: String]) throws {
@@ -84,6 +92,18 @@ struct GatewaySettings {
             self.tokenLifetime = lifetime
         } else {
             self.tokenLifetime = AuthServer.defaultTokenLifetime
+        }
+        self.schemes = []
+        for name in (value(options.schemes, "CRTAUTH_SCHEMES") ?? "chap").split(separator: ",") {
+            guard let scheme = AuthenticationScheme(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw CLIFailure(message: "unknown scheme '\(name)': use chap, jwt, signature or serveradmin")
+            }
+            self.schemes.insert(scheme)
+        }
+        guard !self.schemes.isEmpty else { throw CLIFailure(message: "--schemes names no scheme") }
+        self.externalScheme = value(options.externalScheme, "CRTAUTH_EXTERNAL_SCHEME")?.lowercased() ?? "http"
+        guard self.externalScheme == "http" || self.externalScheme == "https" else {
+            throw CLIFailure(message: "--external-scheme is http or https, not '\(self.externalScheme)'")
         }
         let level = value(options.logLevel, "CRTAUTH_LOG_LEVEL") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else { throw CLIFailure(message: "unknown log level '\(level)'") }
