@@ -193,7 +193,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI"],
+            dependencies: ["SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI", "CRTAuthSignatures"],
             resources: [.copy("Peers")],
             swiftSettings: strictSwift6
         ),
