@@ -176,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CRTAuthSignaturesTests",
-            dependencies: ["CRTAuth", "CRTAuthSignatures", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CRTAuth", "CRTAuthSignatures", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers")],
             resources: [.copy("Vectors")],
             swiftSettings: strictSwift6
         ),

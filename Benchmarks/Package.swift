@@ -54,6 +54,19 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "SignatureRatio",
+            dependencies: [
+                "BenchmarkCases",
+                .product(name: "CRTAuth", package: "swift-crtauth"),
+                .product(name: "CRTAuthJWT", package: "swift-crtauth"),
+                .product(name: "CRTAuthSignatures", package: "swift-crtauth"),
+                .product(name: "SSHKeys", package: "swift-crtauth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "VerifyRatio",
             dependencies: ["BenchmarkCases"],
             swiftSettings: [.swiftLanguageMode(.v6)]

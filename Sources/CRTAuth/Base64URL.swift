@@ -52,7 +52,8 @@ public enum Base64URL {
         return text.withUTF8 { decode(utf8: $0) }
     }
 
-    static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    /// Decodes padded or unpadded base64url bytes; `nil` for anything else.
+    package static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var count = input.count
         if count % 4 == 0, count > 0, input[count - 1] == UInt8(ascii: "=") {
             count -= 1

@@ -1,4 +1,3 @@
-import Crypto
 import Synchronization
 
 /// Remembers the nonces (or whole credentials) a server has accepted, so that a replay is
@@ -17,20 +16,26 @@ public protocol NonceStore: Sendable {
 /// memory stays flat under a flood. When it is full of unexpired nonces it fails closed
 /// (throws) rather than forget one.
 ///
-/// Each nonce is kept as the first 128 bits of its SHA-256 (24 bytes an entry with its expiry,
-/// whatever the nonce's length): two different nonces are taken for one only if SHA-256
-/// collides in those bits.
+/// Each nonce is kept as a 128-bit digest (24 bytes an entry with its expiry, whatever the
+/// nonce's length): two SipHash values under this process's random hashing seed, so nobody
+/// outside can aim for a collision; different nonces are taken for one only if both collide.
 public final class InMemoryNonceStore: NonceStore {
     /// Nonces held at most by default (about 50 MB when full).
     public static let defaultCapacity = 1_000_000
 
     private struct Digest: Hashable {
-        let high: UInt64, low: UInt64
+        let high: Int, low: Int
 
         init(_ nonce: String) {
             var nonce = nonce
-            let hash = nonce.withUTF8 { SHA256.hash(data: $0) }
-            (self.high, self.low) = hash.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+            (self.high, self.low) = nonce.withUTF8 { bytes in
+                var first = Hasher(), second = Hasher()
+                first.combine(0x6e6f6e6365)
+                second.combine(0x7265706c6179)
+                first.combine(bytes: UnsafeRawBufferPointer(bytes))
+                second.combine(bytes: UnsafeRawBufferPointer(bytes))
+                return (first.finalize(), second.finalize())
+            }
         }
     }
 

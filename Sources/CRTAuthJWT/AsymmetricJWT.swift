@@ -1,5 +1,6 @@
 import CRTAuth
 import Crypto
+import Foundation
 import SSHKeys
 import Synchronization
 
@@ -106,17 +107,32 @@ public enum AsymmetricJWT {
 
         /// Parses a compact JWS and its header and claims. Throws ``CRTAuthError`` for anything
         /// that is not a well-formed asymmetric_jwt_auth token.
-        public init(_ token: some StringProtocol) throws {
-            let bytes = Array(token.utf8)
+        public init(_ token: String) throws {
+            try self.init(token[...])
+        }
+
+        /// Parses a compact JWS (see ``init(_:)-(String)``).
+        public init(_ token: Substring) throws {
+            var token = token
+            let bytes = token.withUTF8 { Array($0) }
             guard bytes.count <= AsymmetricJWT.maximumTokenLength else {
                 throw CRTAuthError(.tooLarge, "the JWT is longer than \(AsymmetricJWT.maximumTokenLength) bytes")
             }
-            guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
-                  let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
-                  !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")) else {
-                throw CRTAuthError(.malformed, "a JWT is three base64url parts separated by dots")
+            // The two dots and no third one, and no padding anywhere (memchr: this runs per request).
+            let (firstDot, secondDot, extraDot, padded) = bytes.withUnsafeBytes { buffer -> (Int?, Int?, Bool, Bool) in
+                func find(_ byte: Character, from start: Int) -> Int? {
+                    guard start < buffer.count, let found = memchr(buffer.baseAddress! + start, Int32(byte.asciiValue!), buffer.count - start) else { return nil }
+                    return buffer.baseAddress!.distance(to: UnsafeRawPointer(found))
+                }
+                let first = find(".", from: 0), second = first.flatMap { find(".", from: $0 + 1) }
+                return (first, second, second.flatMap { find(".", from: $0 + 1) } != nil, find("=", from: 0) != nil)
             }
-            let header = try JSONObjectParser.parse(try Self.decode(bytes[..<firstDot]))
+            guard let firstDot, let secondDot, !extraDot else { throw CRTAuthError(.malformed, "a JWT is three base64url parts separated by dots") }
+            guard !padded else { throw CRTAuthError(.malformed, "a JWT part is not unpadded base64url") }
+            let (headerBytes, claimBytes) = try bytes.withUnsafeBufferPointer { buffer in
+                (try Self.decode(buffer, 0..<firstDot), try Self.decode(buffer, (firstDot + 1)..<secondDot))
+            }
+            let header = try JSONObjectParser.parse(headerBytes)
             guard case .string(let name)? = header["alg"] else { throw CRTAuthError(.malformed, "the JWT header has no \"alg\" string") }
             guard let algorithm = Algorithm(rawValue: name) else {
                 throw CRTAuthError(.unsupportedVersion, "JWT algorithm \"\(name.prefix(16))\" is not accepted (none and HMAC never are)")
@@ -127,7 +143,7 @@ public enum AsymmetricJWT {
             case .string(let kid)? where kid.utf8.count <= 256: self.keyID = kid
             default: throw CRTAuthError(.malformed, "the JWT header's \"kid\" must be a string of at most 256 bytes")
             }
-            let claims = try JSONObjectParser.parse(try Self.decode(bytes[(firstDot + 1)..<secondDot]))
+            let claims = try JSONObjectParser.parse(claimBytes)
             guard case .string(let username)? = claims["username"], !username.isEmpty, username.utf8.count <= AsymmetricJWT.maximumClaimLength else {
                 throw CRTAuthError(.malformed, "the JWT's \"username\" claim must be a non-empty string of at most \(AsymmetricJWT.maximumClaimLength) bytes")
             }
@@ -148,17 +164,19 @@ public enum AsymmetricJWT {
             self.time = UInt64(time)
             self.nonce = nonce
             self.signingInput = bytes[..<secondDot]
-            self.signature = try Self.decode(bytes[(secondDot + 1)...])
+            // Decoded last, so that `alg: none` with its empty signature is named as such.
+            self.signature = try bytes.withUnsafeBufferPointer { try Self.decode($0, (secondDot + 1)..<$0.count) }
         }
 
-        private static func decode(_ part: ArraySlice<UInt8>) throws -> [UInt8] {
-            guard !part.isEmpty, !part.contains(UInt8(ascii: "=")), let bytes = Base64URL.decode(String(decoding: part, as: UTF8.self)) else {
+        private static func decode(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws -> [UInt8] {
+            let part = UnsafeBufferPointer(rebasing: buffer[range])
+            guard !part.isEmpty, let bytes = Base64URL.decode(utf8: part) else {
                 throw CRTAuthError(.malformed, "a JWT part is not unpadded base64url")
             }
             return bytes
         }
 
-        private static func numericDate(_ claims: [String: JSONValue], _ name: String) throws -> Int64? {
+        private static func numericDate(_ claims: JSONObject, _ name: String) throws -> Int64? {
             switch claims[name] {
             case nil: return nil
             case .integer(let value)?: return value
@@ -193,7 +211,12 @@ public enum AsymmetricJWT {
         ///
         /// - Throws: ``CRTAuthError`` for a malformed token (a 400), a failing key store
         ///   (`.keyProvider`) or replay store (`.nonceStore`): a 503.
-        public func verify(token: some StringProtocol, now: UInt64, keys: any KeyProvider, nonces: any NonceStore) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
+        public func verify(token: String, now: UInt64, keys: any KeyProvider, nonces: any NonceStore) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
+            try await self.verify(token: token[...], now: now, keys: keys, nonces: nonces)
+        }
+
+        /// Verifies `token` (see ``verify(token:now:keys:nonces:)-(String,_,_,_)``).
+        public func verify(token: Substring, now: UInt64, keys: any KeyProvider, nonces: any NonceStore) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
             let token = try UnverifiedToken(token)
             let username = token.username
             if token.time > now.addingSaturated(self.tolerance) { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
@@ -218,11 +241,11 @@ public enum AsymmetricJWT {
                 userKeys = found
             }
             let algorithm = token.algorithm.signatureAlgorithm
-            var candidates = userKeys.filter { !$0.isCertificateAuthority && $0.key.type == algorithm.keyType }
+            var candidates = Array(userKeys.lazy.filter { !$0.isCertificateAuthority && $0.key.type == algorithm.keyType }.prefix(AsymmetricJWT.maximumKeysTried))
             if candidates.count > 1, let kid = token.keyID, let named = candidates.first(where: { self.keyIDs.matches(kid, $0.key) }) {
                 candidates = [named]
             }
-            guard let used = candidates.prefix(AsymmetricJWT.maximumKeysTried).first(where: { $0.key.isValidRawSignature(token.signature, for: token.signingInput, algorithm: algorithm) }) else {
+            guard let used = candidates.first(where: { $0.key.isValidRawSignature(token.signature, for: token.signingInput, algorithm: algorithm) }) else {
                 return .failure(AuthenticationFailure(reason: .badSignature, username: username))
             }
             if let expiresAt = used.expiresAt, expiresAt <= now {

@@ -9,7 +9,7 @@ enum JSONValue: Equatable, Sendable {
     case bool(Bool)
     case null
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     var kind: String {
         switch self {
@@ -24,17 +24,31 @@ enum JSONValue: Equatable, Sendable {
     }
 }
 
+/// A JSON object's members in order. JWT objects hold a handful of members: a list searched
+/// from the front beats hashing every name.
+struct JSONObject: Equatable, Sendable {
+    var members: [(name: String, value: JSONValue)] = []
+
+    subscript(name: String) -> JSONValue? { self.members.first { $0.name == name }?.value }
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.members.count == rhs.members.count && zip(lhs.members, rhs.members).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+}
+
 /// A strict RFC 8259 parser for the small objects of a JWT: the whole input must be one
-/// object; duplicate member names, nesting deeper than ``maximumDepth``, invalid UTF-8,
-/// unpaired surrogates and trailing bytes are refused with ``CRTAuthError``.
+/// object; duplicate member names, more than ``maximumMembers`` members in an object, nesting
+/// deeper than ``maximumDepth``, invalid UTF-8, unpaired surrogates and trailing bytes are
+/// refused with ``CRTAuthError``.
 struct JSONObjectParser {
     static let maximumDepth = 8
+    static let maximumMembers = 64
 
     private let bytes: [UInt8]
     private var index = 0
 
     /// Parses `bytes` as one JSON object.
-    static func parse(_ bytes: [UInt8]) throws -> [String: JSONValue] {
+    static func parse(_ bytes: [UInt8]) throws -> JSONObject {
         var parser = JSONObjectParser(bytes: bytes)
         parser.skipWhitespace()
         guard parser.peek() == UInt8(ascii: "{") else { throw Self.error("is not a JSON object") }
@@ -71,9 +85,10 @@ struct JSONObjectParser {
         switch byte {
         case UInt8(ascii: "{"):
             self.index += 1
-            var members: [String: JSONValue] = [:]
+            var object = JSONObject()
+            object.members.reserveCapacity(4)
             self.skipWhitespace()
-            if self.peek() == UInt8(ascii: "}") { self.index += 1; return .object(members) }
+            if self.peek() == UInt8(ascii: "}") { self.index += 1; return .object(object) }
             while true {
                 self.skipWhitespace()
                 guard self.peek() == UInt8(ascii: "\"") else { throw Self.error("has an object member without a string name") }
@@ -81,10 +96,12 @@ struct JSONObjectParser {
                 self.skipWhitespace()
                 try self.expect(UInt8(ascii: ":"))
                 let value = try self.value(depth: depth + 1)
-                guard members.updateValue(value, forKey: name) == nil else { throw Self.error("names member \"\(name.prefix(32))\" twice") }
+                guard object[name] == nil else { throw Self.error("names member \"\(name.prefix(32))\" twice") }
+                guard object.members.count < Self.maximumMembers else { throw CRTAuthError(.tooLarge, "a JSON object has more than \(Self.maximumMembers) members") }
+                object.members.append((name, value))
                 self.skipWhitespace()
                 let separator = try self.next()
-                if separator == UInt8(ascii: "}") { return .object(members) }
+                if separator == UInt8(ascii: "}") { return .object(object) }
                 guard separator == UInt8(ascii: ",") else { throw Self.error("has no ',' or '}' after a member") }
             }
         case UInt8(ascii: "["):
@@ -221,7 +238,11 @@ struct JSONObjectParser {
     }
 
     private static func validUTF8(_ bytes: ArraySlice<UInt8>) throws -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw Self.error("has a string that is not UTF-8") }
+        let text = bytes.withUnsafeBufferPointer { buffer -> String? in
+            // ASCII (nearly every JWT string) needs no validation beyond this scan.
+            buffer.allSatisfy { $0 < 0x80 } ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+        }
+        guard let text else { throw Self.error("has a string that is not UTF-8") }
         return text
     }
 }

@@ -163,11 +163,10 @@ public enum HTTPMessageSignatures {
     /// and at least one must be present (other algorithms are ignored).
     static func checkContentDigest(_ value: String, body: some Collection<UInt8>) throws -> Bool {
         guard value.utf8.count <= maximumFieldLength else { throw CRTAuthError(.tooLarge, "Content-Digest is longer than \(maximumFieldLength) bytes") }
-        let members = try parseDictionary(value, field: "Content-Digest")
         var checked = false
-        for (name, member) in members {
+        for (name, member) in try SignatureFieldParser.parseDictionary(value, field: "Content-Digest") {
             guard name == "sha-256" || name == "sha-512" else { continue }
-            guard case .item(let item) = member, case .undecodedByteSequence(let encoded) = item.rfc9651BareItem, let digest = Data(base64Encoded: encoded) else {
+            guard case .item(let item) = member, case .bytes(let encoded) = item.value, let digest = Data(base64Encoded: encoded) else {
                 throw CRTAuthError(.malformed, "Content-Digest's \(name) must be a byte sequence")
             }
             let expected = name == "sha-256" ? Data(SHA256.hash(data: Array(body))) : Data(SHA512.hash(data: Array(body)))
@@ -241,20 +240,20 @@ public enum HTTPMessageSignatures {
         guard signatureInput.utf8.count <= maximumFieldLength, signature.utf8.count <= maximumFieldLength else {
             throw CRTAuthError(.tooLarge, "Signature-Input or Signature is longer than \(maximumFieldLength) bytes")
         }
-        let inputs = try self.parseDictionary(signatureInput, field: "Signature-Input")
-        let signatures = try self.parseDictionary(signature, field: "Signature")
+        let inputs = try SignatureFieldParser.parseDictionary(signatureInput, field: "Signature-Input")
+        let signatures = try SignatureFieldParser.parseDictionary(signature, field: "Signature")
         guard let (label, input) = inputs.first else { throw CRTAuthError(.malformed, "Signature-Input has no signature") }
-        guard case .innerList(let list) = input else { throw CRTAuthError(.malformed, "Signature-Input's \(label.prefix(32)) is not an inner list") }
-        guard case .item(let signatureItem)? = signatures.first(where: { $0.0 == label })?.1,
-              case .undecodedByteSequence(let encodedSignature) = signatureItem.rfc9651BareItem,
+        guard case .innerList(let list, let listParameters) = input else { throw CRTAuthError(.malformed, "Signature-Input's \(label.prefix(32)) is not an inner list") }
+        guard case .item(let signatureItem)? = signatures.first(where: { $0.name == label })?.member,
+              case .bytes(let encodedSignature) = signatureItem.value,
               let signatureBytes = Data(base64Encoded: encodedSignature) else {
             throw CRTAuthError(.malformed, "Signature has no byte sequence labelled \(label.prefix(32))")
         }
 
         var components: [String] = []
-        for item in list.bareInnerList {
-            guard case .string(let name) = item.rfc9651BareItem else { throw CRTAuthError(.malformed, "a covered component is not a string") }
-            guard item.rfc9651Parameters.count == 0 else { throw CRTAuthError(.unsupportedVersion, "component parameters (sf, key, bs, req, tr, name) are not supported") }
+        for item in list {
+            guard case .string(let name) = item.value else { throw CRTAuthError(.malformed, "a covered component is not a string") }
+            guard item.parameters.isEmpty else { throw CRTAuthError(.unsupportedVersion, "component parameters (sf, key, bs, req, tr, name) are not supported") }
             guard !components.contains(name) else { throw CRTAuthError(.malformed, "component \(name.prefix(64)) is covered twice") }
             guard name == name.lowercased() else { throw CRTAuthError(.malformed, "component names are lower case") }
             components.append(name)
@@ -262,7 +261,7 @@ public enum HTTPMessageSignatures {
         guard components.count <= maximumComponents else { throw CRTAuthError(.tooLarge, "more than \(maximumComponents) covered components") }
 
         var created: Int64?, expires: Int64?, nonce: String?, keyID: String?, algorithmName: String?, tag: String?
-        for (name, value) in list.rfc9651Parameters {
+        for (name, value) in listParameters {
             switch (name, value) {
             case ("created", .integer(let v)): created = v
             case ("expires", .integer(let v)): expires = v
@@ -312,8 +311,7 @@ public enum HTTPMessageSignatures {
         } else {
             candidates = Algorithm.allCases.filter { $0.signatureAlgorithm.keyType == key.type }
         }
-        let serialized = try self.serializeParameters(components: components, parameters: Array(list.rfc9651Parameters.map { ($0.0, $0.1) }))
-        let base = try self.signatureBase(message: message, components: components, parameters: serialized)
+        let base = try self.signatureBase(message: message, components: components, parameters: SignatureFieldParser.serialize(innerList: list, parameters: listParameters))
         guard candidates.contains(where: { key.isValidRawSignature(signatureBytes, for: base, algorithm: $0.signatureAlgorithm) }) else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
@@ -329,39 +327,4 @@ public enum HTTPMessageSignatures {
         AuthenticationFailure(reason: reason, username: nil)
     }
 
-    /// Parses a structured-field dictionary, refusing a member name that appears twice (which
-    /// RFC 8941 would let the last one win — a way to show two parties two signatures).
-    static func parseDictionary(_ value: String, field: String) throws -> [(String, ItemOrInnerList)] {
-        let bytes = Array(value.utf8)
-        var parser = StructuredFieldValueParser(bytes)
-        let parsed: OrderedMap<String, ItemOrInnerList>
-        do { parsed = try parser.parseDictionaryFieldValue() } catch {
-            throw CRTAuthError(.malformed, "\(field) is not a structured-field dictionary")
-        }
-        guard parsed.count == self.topLevelMemberCount(bytes) else {
-            throw CRTAuthError(.malformed, "\(field) names a label twice")
-        }
-        return parsed.map { ($0.0, $0.1) }
-    }
-
-    /// Top-level members of a dictionary: commas outside strings, byte sequences and lists, plus one.
-    private static func topLevelMemberCount(_ bytes: [UInt8]) -> Int {
-        var count = bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) ? 0 : 1
-        var inString = false, inBytes = false, depth = 0, escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: ":"): inBytes.toggle()
-            case UInt8(ascii: "("): depth += 1
-            case UInt8(ascii: ")"): depth -= 1
-            case UInt8(ascii: ",") where !inBytes && depth == 0: count += 1
-            default: break
-            }
-        }
-        return count
-    }
 }

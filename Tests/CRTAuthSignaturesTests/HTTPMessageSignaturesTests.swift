@@ -1,5 +1,6 @@
 import CRTAuth
-import CRTAuthSignatures
+@testable import CRTAuthSignatures
+import RawStructuredFieldValues
 import Crypto
 import Foundation
 import SSHKeys
@@ -144,6 +145,90 @@ struct HTTPMessageSignaturesTests {
                 let outcome = try await HTTPMessageSignatures.verify(Self.get, body: [UInt8](), signatureInput: String(input.prefix(end)), signature: signature, now: Self.now, keys: Self.keys, nonces: InMemoryNonceStore())
                 if case .success = outcome { Issue.record("a prefix of \(end) characters passed") }
             } catch is CRTAuthError {}
+        }
+    }
+}
+
+/// The verifier's own structured-field parser against swift-http-structured-headers.
+@Suite("Signature-Input parsing agrees with swift-http-structured-headers")
+struct SignatureFieldParserTests {
+    static func libraryForm(_ text: String) -> [String]? {
+        var parser = StructuredFieldValueParser(Array(text.utf8))
+        guard let dictionary = try? parser.parseDictionaryFieldValue() else { return nil }
+        var out: [String] = []
+        for (name, member) in dictionary {
+            var serializer = StructuredFieldValueSerializer()
+            var single = OrderedMap<String, ItemOrInnerList>()
+            single[name] = member
+            guard let bytes = try? serializer.writeDictionaryFieldValue(single) else { return nil }
+            out.append(String(decoding: bytes, as: UTF8.self))
+        }
+        return out
+    }
+
+    static func ourForm(_ text: String) -> [String]? {
+        guard let members = try? SignatureFieldParser.parseDictionary(text, field: "test") else { return nil }
+        return members.map { name, member in
+            switch member {
+            case .innerList(let items, let parameters): return name + "=" + SignatureFieldParser.serialize(innerList: items, parameters: parameters)
+            case .item(let item):
+                // "(value;params)" without its parentheses; a true boolean is written as its name alone.
+                let inner = SignatureFieldParser.serialize(innerList: [item], parameters: []).dropFirst().dropLast()
+                return item.value == .bool(true) ? name + inner.drop { $0 != ";" } : name + "=" + inner
+            }
+        }
+    }
+
+    static func randomField(_ generator: inout some RandomNumberGenerator) -> String {
+        let names = ["@method", "@target-uri", "@authority", "@path", "@query", "content-digest", "x-a\"b", "back\\slash", "date"]
+        var members: [String] = []
+        for index in 0..<Int.random(in: 1...3, using: &generator) {
+            let chosen = names.shuffled(using: &generator).prefix(Int.random(in: 0...4, using: &generator))
+            let spaces = { (g: inout any RandomNumberGenerator) in String(repeating: " ", count: Int.random(in: 1...2, using: &g)) }
+            var anyGenerator: any RandomNumberGenerator = SystemRandomNumberGenerator()
+            let items = chosen.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            var member = "sig\(index)=(" + items.joined(separator: spaces(&anyGenerator)) + ")"
+            let parameters = [
+                ";created=\(Int.random(in: -5...1_900_000_000, using: &generator))", ";keyid=\"SHA256:abc/+=\"", ";alg=\"ed25519\"",
+                ";nonce=\"n\(Int.random(in: 0...99, using: &generator))\"", ";tag=tok/en:x", ";flag", ";off=?0", ";b=:AAE=:",
+            ]
+            for parameter in parameters.shuffled(using: &generator).prefix(Int.random(in: 0...5, using: &generator)) { member += parameter }
+            members.append(member)
+        }
+        return members.joined(separator: [",", ", ", ",\t"].randomElement(using: &generator)!)
+    }
+
+    @Test("generated fields and 2000 mutations: the same members, or both refuse")
+    func differential() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let field = Self.randomField(&generator)
+            let library = Self.libraryForm(field)
+            #expect(library != nil, "\(field)")
+            #expect(Self.ourForm(field) == library, "\(field)")
+            var bytes = Array(field.utf8)
+            for _ in 0..<4 {
+                var mutated = bytes
+                let position = Int.random(in: 0..<mutated.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: mutated[position] = UInt8.random(in: 0x20...0x7E, using: &generator)
+                case 1: mutated.remove(at: position)
+                default: mutated.insert(UInt8.random(in: 0x20...0x7E, using: &generator), at: position)
+                }
+                let text = String(decoding: mutated, as: UTF8.self)
+                let theirs = Self.libraryForm(text), ours = Self.ourForm(text)
+                if let ours {
+                    // Whatever we accept, the library accepts identically.
+                    #expect(theirs == ours, "\(text)")
+                } else if let theirs {
+                    // We refuse more: decimals, dates, display strings, and names given twice
+                    // (parameters given twice, which mutations hardly ever make, would show here).
+                    let names = theirs.map { $0.prefix { $0 != "=" && $0 != ";" } }
+                    let explained = text.contains(".") || text.contains("@") || text.contains("%") || Set(names).count < names.count
+                    #expect(explained, "refused what the library accepts: \(text)")
+                }
+                bytes = mutated
+            }
         }
     }
 }
