@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "CRTAuthHummingbirdTests",
             dependencies: [
-                "CRTAuth", "CRTAuthHummingbird", "SSHKeys", "TestSupport",
+                "CRTAuth", "CRTAuthHummingbird", "CRTAuthJWT", "SSHKeys", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -53,6 +53,13 @@ public protocol KeyOwnerLookup: KeyProvider {
     func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)?
 }
 
+/// A key store that can name a JWKS URL a user's JWTs may also be signed with
+/// (asymmetric_jwt_auth's `JWKSEndpointTrust`).
+public protocol JWKSTrustLookup: KeyProvider {
+    /// The JWKS URL trusted for `username`, if any.
+    func jwksURL(for username: String) async throws -> String?
+}
+
 /// A fixed map of users to keys.
 public struct InMemoryKeyProvider: KeyOwnerLookup {
     public var users: [String: [UserKey]]

@@ -29,8 +29,11 @@ public struct PerRequestSchemes: Sendable {
     public var signaturePolicy: HTTPMessageSignatures.Policy
     /// serveradmin's RSA signatures from ssh-agent are SHA-1 (`ssh-rsa`); `.standard` refuses them.
     public var serveradminPolicy: SSHVerificationPolicy
+    /// Fetches the JWKS a user trusts, when ``keys`` names one (``JWKSTrustLookup``).
+    public var jwks: JWKSCache?
 
-    public init(keys: any KeyProvider, nonces: any NonceStore, jwt: AsymmetricJWT.Verifier = .init(), signaturePolicy: HTTPMessageSignatures.Policy = .init(), serveradminPolicy: SSHVerificationPolicy = .standard) {
+    public init(keys: any KeyProvider, nonces: any NonceStore, jwt: AsymmetricJWT.Verifier = .init(), signaturePolicy: HTTPMessageSignatures.Policy = .init(), serveradminPolicy: SSHVerificationPolicy = .standard, jwks: JWKSCache? = nil) {
+        self.jwks = jwks
         self.keys = keys
         self.nonces = nonces
         self.jwt = jwt
@@ -51,8 +54,15 @@ extension HTTPField.Name {
 
 extension CRTAuthMiddleware {
     func authenticateJWT(_ token: Substring, _ perRequest: PerRequestSchemes, peer: SocketAddress?) async -> Authentication {
-        await self.conclude(scheme: AsymmetricJWT.identityScheme, peer: peer) {
-            try await perRequest.jwt.verify(token: token, now: self.clock(), keys: perRequest.keys, nonces: perRequest.nonces)
+        var lookup: AsymmetricJWT.Verifier.JWKSKeyLookup?
+        if let cache = perRequest.jwks, let trust = perRequest.keys as? any JWKSTrustLookup {
+            lookup = { username, kid in
+                guard let url = try await trust.jwksURL(for: username) else { return nil }
+                return await cache.key(url: url, kid: kid)
+            }
+        }
+        return await self.conclude(scheme: AsymmetricJWT.identityScheme, peer: peer) {
+            try await perRequest.jwt.verify(token: token, now: self.clock(), keys: perRequest.keys, nonces: perRequest.nonces, jwks: lookup)
         }
     }
 

@@ -207,16 +207,20 @@ public enum AsymmetricJWT {
 
         /// Verifies `token` at `now`: parses it, finds the claimed user's keys in `keys`, checks
         /// the signature (the key the `kid` names, or up to ``AsymmetricJWT/maximumKeysTried``
-        /// keys that fit `alg`), the time window, and records (user, time, nonce) in `nonces`.
+        /// keys that fit `alg`; then the key of that `kid` in the user's trusted JWKS, through
+        /// `jwks`), the time window, and records (user, time, nonce) in `nonces`.
         ///
         /// - Throws: ``CRTAuthError`` for a malformed token (a 400), a failing key store
         ///   (`.keyProvider`) or replay store (`.nonceStore`): a 503.
-        public func verify(token: String, now: UInt64, keys: any KeyProvider, nonces: any NonceStore) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
-            try await self.verify(token: token[...], now: now, keys: keys, nonces: nonces)
+        public func verify(token: String, now: UInt64, keys: any KeyProvider, nonces: any NonceStore, jwks: JWKSKeyLookup? = nil) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
+            try await self.verify(token: token[...], now: now, keys: keys, nonces: nonces, jwks: jwks)
         }
 
+        /// Finds the key a `kid` names in the JWKS a user trusts (nil: none, or no such kid).
+        public typealias JWKSKeyLookup = @Sendable (_ username: String, _ kid: String) async throws -> SSHPublicKey?
+
         /// Verifies `token` (see ``verify(token:now:keys:nonces:)-(String,_,_,_)``).
-        public func verify(token: Substring, now: UInt64, keys: any KeyProvider, nonces: any NonceStore) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
+        public func verify(token: Substring, now: UInt64, keys: any KeyProvider, nonces: any NonceStore, jwks: JWKSKeyLookup? = nil) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
             let token = try UnverifiedToken(token)
             let username = token.username
             if token.time > now.addingSaturated(self.tolerance) { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
@@ -236,7 +240,9 @@ public enum AsymmetricJWT {
                 _ = Decoys.key(for: token.algorithm.signatureAlgorithm)?.isValidRawSignature(token.signature, for: token.signingInput, algorithm: token.algorithm.signatureAlgorithm)
                 return .failure(AuthenticationFailure(reason: .unknownUser, username: username))
             case .refused:
-                return .failure(AuthenticationFailure(reason: .refused, username: username))
+                // A user without keys of their own may still trust a JWKS.
+                guard jwks != nil, token.keyID != nil else { return .failure(AuthenticationFailure(reason: .refused, username: username)) }
+                userKeys = []
             case .keys(let found):
                 userKeys = found
             }
@@ -245,7 +251,17 @@ public enum AsymmetricJWT {
             if candidates.count > 1, let kid = token.keyID, let named = candidates.first(where: { self.keyIDs.matches(kid, $0.key) }) {
                 candidates = [named]
             }
-            guard let used = candidates.first(where: { $0.key.isValidRawSignature(token.signature, for: token.signingInput, algorithm: algorithm) }) else {
+            var verified = candidates.first(where: { $0.key.isValidRawSignature(token.signature, for: token.signingInput, algorithm: algorithm) })
+            if verified == nil, let jwks, let kid = token.keyID {
+                let key: SSHPublicKey?
+                do { key = try await jwks(username, kid) } catch {
+                    throw CRTAuthError(.keyProvider, "the JWKS lookup failed: \(error)")
+                }
+                if let key, key.type == algorithm.keyType, key.isValidRawSignature(token.signature, for: token.signingInput, algorithm: algorithm) {
+                    verified = UserKey(key: key)
+                }
+            }
+            guard let used = verified else {
                 return .failure(AuthenticationFailure(reason: .badSignature, username: username))
             }
             if let expiresAt = used.expiresAt, expiresAt <= now {

@@ -11,7 +11,7 @@ import Synchronization
 /// transaction: a key reported as added is on disk, and an import either lands whole or not at
 /// all. Removing a key revokes it: the row stays (with the revocation time) for the audit trail
 /// and is never offered again unless the key is added anew.
-public final class SQLiteKeyStore: KeyOwnerLookup, Sendable {
+public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
     /// `last_used_on` is written at most this often per key (seconds), so that busy keys do not
     /// turn every handshake into a write.
     public static let lastUsedResolution: UInt64 = 60
@@ -85,6 +85,15 @@ public final class SQLiteKeyStore: KeyOwnerLookup, Sendable {
         }
         migrator.registerMigration("v3: keys by fingerprint") { db in
             try db.execute(sql: "CREATE INDEX keys_by_fingerprint ON keys (fingerprint) WHERE revoked_at IS NULL")
+        }
+        migrator.registerMigration("v4: trusted JWKS URLs") { db in
+            try db.execute(sql: """
+                CREATE TABLE jwks_trust (
+                    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                    url TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
         }
         return migrator
     }
@@ -253,6 +262,49 @@ public final class SQLiteKeyStore: KeyOwnerLookup, Sendable {
                     UPDATE keys SET revoked_at = ? WHERE fingerprint = ? AND revoked_at IS NULL
                     AND user_id = (SELECT id FROM users WHERE name = ?)
                     """, arguments: [Int64(clamping: now), fingerprint, username])
+                return db.changesCount > 0
+            }
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: self.pool.path)
+        }
+    }
+
+    // MARK: JWKS trust
+
+    public func jwksURL(for username: String) async throws -> String? {
+        do {
+            return try await self.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT url FROM jwks_trust JOIN users ON users.id = jwks_trust.user_id WHERE users.name = ?", arguments: [username])
+            }
+        } catch {
+            throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
+        }
+    }
+
+    /// Trusts the JWKS at `url` (http or https) for `username`'s JWTs, replacing any other.
+    public func trustJWKS(username: String, url: String, now: UInt64) throws {
+        try Self.checkUsername(username)
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https", parsed.host != nil else {
+            throw SQLiteKeyStoreError.invalid("a JWKS URL is http:// or https://, not \(url)")
+        }
+        do {
+            try self.pool.write { db in
+                try db.execute(sql: "INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", arguments: [username, Int64(clamping: now)])
+                try db.execute(sql: """
+                    INSERT INTO jwks_trust (user_id, url, created_at) SELECT id, ?, ? FROM users WHERE name = ?
+                    ON CONFLICT (user_id) DO UPDATE SET url = excluded.url, created_at = excluded.created_at
+                    """, arguments: [url, Int64(clamping: now), username])
+            }
+        } catch {
+            throw SQLiteKeyStoreError.database(error, path: self.pool.path)
+        }
+    }
+
+    /// Stops trusting `username`'s JWKS; false when none was trusted.
+    public func distrustJWKS(username: String) throws -> Bool {
+        do {
+            return try self.pool.write { db in
+                try db.execute(sql: "DELETE FROM jwks_trust WHERE user_id = (SELECT id FROM users WHERE name = ?)", arguments: [username])
                 return db.changesCount > 0
             }
         } catch {

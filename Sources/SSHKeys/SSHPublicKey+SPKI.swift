@@ -85,6 +85,41 @@ extension SSHPublicKey {
         return ["kty": "EC", "crv": curve, "x": base64URL(x963[1...size]), "y": base64URL(x963[(1 + size)...])]
     }
 
+    /// A key from its public JWK members: `OKP`/`Ed25519` (`x`), `EC` P-256/P-384/P-521 (`x`, `y`)
+    /// or `RSA` (`n`, `e`), values in unpadded base64url. Other members are ignored.
+    public init(jwkMembers members: [String: String]) throws {
+        func field(_ name: String) throws -> [UInt8] {
+            guard let text = members[name], text.utf8.count <= 4096, !text.contains("="),
+                  let data = Data(base64Encoded: Self.standardBase64(text)) else {
+                throw SSHKeyError(.invalidEncoding, "JWK member \(name) is missing or not base64url")
+            }
+            return Array(data)
+        }
+        switch (members["kty"], members["crv"]) {
+        case ("OKP", "Ed25519"):
+            let key = try wrap(.invalidKey, "not a valid Ed25519 JWK") { try Curve25519.Signing.PublicKey(rawRepresentation: try field("x")) }
+            self.init(backing: .ed25519(key))
+        case ("EC", let curve?) where ["P-256", "P-384", "P-521"].contains(curve):
+            let x963 = [0x04] + (try field("x")) + (try field("y"))
+            self.init(backing: try wrap(.invalidKey, "not a valid \(curve) JWK") {
+                switch curve {
+                case "P-256": .p256(try P256.Signing.PublicKey(x963Representation: x963))
+                case "P-384": .p384(try P384.Signing.PublicKey(x963Representation: x963))
+                default: .p521(try P521.Signing.PublicKey(x963Representation: x963))
+                }
+            })
+        case ("RSA", _):
+            try self.init(rsaModulus: try field("n"), exponent: try field("e"))
+        default:
+            throw SSHKeyError(.unsupportedAlgorithm, "unsupported JWK key type \(SSHKeyError.quoted(members["kty"] ?? "")) \(SSHKeyError.quoted(members["crv"] ?? ""))")
+        }
+    }
+
+    private static func standardBase64(_ text: String) -> String {
+        let standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        return standard + String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
+    }
+
     /// The JWK as compact JSON with members in lexicographic order.
     public var jwkJSON: String {
         get throws { Self.canonicalJSON(try self.jwkMembers) }

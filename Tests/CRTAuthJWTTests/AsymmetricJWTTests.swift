@@ -197,3 +197,66 @@ struct AsymmetricJWTTests {
         #expect(AsymmetricJWT.Verifier.token(inAuthorization: "JWTa.b.c") == nil)
     }
 }
+
+@Suite("JWKS documents")
+struct JSONWebKeySetTests {
+    @Test("publishing every key type, reading it back: the same keys under asymmetric_jwt_auth's kids")
+    func roundTrip() throws {
+        let keys = [
+            SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey, AsymmetricJWTTests.rsa.publicKey,
+            AsymmetricJWTTests.p256.publicKey, AsymmetricJWTTests.p384.publicKey,
+        ]
+        let document = JSONWebKeySet.document(publishing: keys)
+        #expect(document.contains(#""kty":"OKP""#) && document.contains(#""alg":"EdDSA""#) && document.contains(#""use":"sig""#))
+        let set = try JSONWebKeySet(json: Array(document.utf8))
+        #expect(set.keys.map(\.key) == keys)
+        #expect(set.keys.map(\.id) == keys.map { $0.asymmetricJWTKeyID! })
+    }
+
+    @Test("entries asymmetric_jwt_auth would skip are skipped: use enc, no kid, unknown types, bad members")
+    func filtering() throws {
+        let key = AsymmetricJWTTests.rfc8037.publicKey
+        let good = #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"a"}"#
+        let document = """
+            {"keys":[
+              {"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"enc","use":"enc"},
+              {"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+              {"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":""},
+              {"kty":"oct","k":"c2VjcmV0","kid":"hmac"},
+              {"kty":"OKP","crv":"Ed25519","x":"not base64!","kid":"broken"},
+              {"kty":"RSA","n":"AQAB","e":"AQAB","kid":"tiny-rsa"},
+              42, "text",
+              \(good)
+            ]}
+            """
+        let set = try JSONWebKeySet(json: Array(document.utf8))
+        #expect(set.keys.map(\.id) == ["a"] && set.key(id: "a") == key)
+        for bad in ["", "[]", #"{"keys":{}}"#, "{", #"{"nokeys":[]}"#] {
+            #expect(throws: CRTAuthError.self) { try JSONWebKeySet(json: Array(bad.utf8)) }
+        }
+        #expect(throws: CRTAuthError(.tooLarge, "")) { try JSONWebKeySet(json: [UInt8](repeating: 0x20, count: (1 << 20) + 1)) }
+    }
+
+    @Test("a user without keys of their own, trusting a JWKS: the kid's key verifies; another kid or key does not")
+    func verifierWithJWKS() async throws {
+        let remote = SSHPrivateKey(Curve25519.Signing.PrivateKey())
+        let set = JSONWebKeySet(keys: [(remote.publicKey.asymmetricJWTKeyID!, remote.publicKey)])
+        let keys = InMemoryKeyProvider(users: ["carol": []])
+        let lookup: AsymmetricJWT.Verifier.JWKSKeyLookup = { user, kid in user == "carol" ? set.key(id: kid) : nil }
+        func reason(_ token: String) async throws -> AuthenticationFailure.Reason? {
+            let outcome = try await AsymmetricJWT.Verifier().verify(token: token, now: AsymmetricJWTTests.now, keys: keys, nonces: InMemoryNonceStore(), jwks: lookup)
+            if case .failure(let failure) = outcome { return failure.reason }
+            return nil
+        }
+        #expect(try await reason(try await AsymmetricJWT.token(username: "carol", signer: remote, time: AsymmetricJWTTests.now)) == nil)
+        let stranger = SSHPrivateKey(Curve25519.Signing.PrivateKey())
+        #expect(try await reason(try await AsymmetricJWT.token(username: "carol", signer: stranger, time: AsymmetricJWTTests.now)) == .badSignature)
+        // The trusted kid on a token signed by another key.
+        let forged = try AsymmetricJWTTests.forge(header: #"{"alg":"EdDSA","kid":"\#(remote.publicKey.asymmetricJWTKeyID!)"}"#, claims: #"{"username":"carol","time":1700000000,"nonce":"x"}"#, key: stranger)
+        #expect(try await reason(forged) == .badSignature)
+        // Without a lookup, a keyless user is refused.
+        let outcome = try await AsymmetricJWT.Verifier().verify(token: try await AsymmetricJWT.token(username: "carol", signer: remote, time: AsymmetricJWTTests.now), now: AsymmetricJWTTests.now, keys: keys, nonces: InMemoryNonceStore())
+        guard case .failure(let failure) = outcome else { Issue.record("accepted without a JWKS"); return }
+        #expect(failure.reason == .refused)
+    }
+}

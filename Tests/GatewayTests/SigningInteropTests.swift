@@ -158,4 +158,23 @@ struct SigningInteropTests {
             }
         }
     }
+
+    @Test("JWKS: the gateway publishes its keys (Ed25519 as OKP); a user trusting that JWKS URL authenticates with its key")
+    func jwksTrust() throws {
+        let dir = try TemporaryDirectory()
+        let service = try sshKeygen(dir, name: "service", type: "ed25519")
+        let gateway = try GatewayProcess(dir, ["--schemes", "jwt", "--jwks-key", service + ".pub"])
+        defer { gateway.stop() }
+        let published = try curl(gateway.url("/.well-known/jwks.json"))
+        #expect(published.status == 200 && published.body.contains(#""kty":"OKP""#) && published.body.contains(#""use":"sig""#))
+        let token = { try mustRun(try crtauthExecutable(), ["jwt", "--user", "carol", "--identity", service]).trimmingCharacters(in: .whitespacesAndNewlines) }
+        // Not trusted yet: carol is unknown.
+        #expect(try curl(gateway.url("/whoami"), headers: ["Authorization: " + token()]).status == 401)
+        _ = try mustRun(try crtauthExecutable(), ["keys", "jwks", "carol", gateway.url("/.well-known/jwks.json"), "--data-dir", dir.file("data")])
+        let answer = try curl(gateway.url("/whoami"), headers: ["Authorization: " + token()])
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(Self.identity(answer)["user"] == "carol" && Self.identity(answer)["scheme"] == "jwt")
+        _ = try mustRun(try crtauthExecutable(), ["keys", "jwks", "carol", "--remove", "--data-dir", dir.file("data")])
+        #expect(try curl(gateway.url("/whoami"), headers: ["Authorization: " + token()]).status == 401)
+    }
 }

@@ -9,7 +9,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage users' SSH public keys in the key store.",
-        subcommands: [Add.self, List.self, Remove.self, Import.self]
+        subcommands: [Add.self, List.self, Remove.self, Import.self, JWKS.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -101,6 +101,37 @@ struct KeysCommand: AsyncParsableCommand {
                     throw CLIFailure(message: "\(self.user) has no active key \(self.fingerprint)")
                 }
                 print("removed \(self.fingerprint) for \(self.user)")
+            }
+        }
+    }
+
+    struct JWKS: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "jwks",
+            abstract: "Trust a JWKS URL for a user's JWTs (asymmetric_jwt_auth's JWKS endpoint trust).",
+            discussion: "crtauth keys jwks alice https://alice.example.com/.well-known/jwks.json — a JWT of alice's whose kid names a key of that set is accepted.\ncrtauth keys jwks alice --remove — stop trusting it.\nShow the trusted URL: crtauth keys jwks alice. SQLite stores only."
+        )
+        @Argument(help: "The username.") var user: String
+        @Argument(help: "The http(s) URL of the JWKS document.") var url: String?
+        @Flag(help: "Stop trusting the user's JWKS.") var remove = false
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                guard let store = try self.store.open() as? SQLiteKeyStore else { throw CLIFailure(message: "JWKS trust is kept in sqlite: stores only") }
+                do {
+                    if self.remove {
+                        guard try store.distrustJWKS(username: self.user) else { throw CLIFailure(message: "\(self.user) trusts no JWKS") }
+                        print("removed the JWKS trust of \(self.user)")
+                    } else if let url = self.url {
+                        try store.trustJWKS(username: self.user, url: url, now: unixNow())
+                        print("\(self.user) trusts \(url)")
+                    } else {
+                        print(try await store.jwksURL(for: self.user) ?? "\(self.user) trusts no JWKS")
+                    }
+                } catch let error as SQLiteKeyStoreError {
+                    throw CLIFailure(message: "\(error)")
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CRTAuth
 import Crypto
 import CRTAuthHummingbird
+import CRTAuthJWT
 import CRTAuthSQLite
 import Foundation
 import HTTPTypes
@@ -45,15 +46,19 @@ struct Gateway {
             }
         }
 
-        let perRequest = try self.perRequestSchemes(provider: provider)
+        let perRequest = try self.perRequestSchemes(provider: provider, logger: logger)
         let router = Router(context: CRTAuthRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: CRTAuthMiddleware(
             server: server,
-            configuration: .init(exemptPaths: ["/healthz", "/metrics"], schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
+            configuration: .init(exemptPaths: ["/healthz", "/metrics", "/.well-known/jwks.json"], schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
             perRequest: perRequest, logger: logger))
         router.add(middleware: GatewayMiddleware(proxy: proxy))
         router.get("/healthz") { _, _ in await Self.health(provider) }
+        let jwksDocument = JSONWebKeySet.document(publishing: self.settings.publishedKeys)
+        router.get("/.well-known/jwks.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: jwksDocument)))
+        }
         router.get("/metrics") { _, _ in
             var buffer = ByteBuffer()
             buffer.writeBytes(registry.emitToBuffer())
@@ -83,14 +88,16 @@ struct Gateway {
             try await group.run()
         } catch {
             try? await client?.shutdown()
+            try? await perRequest?.jwks?.shutdown()
             throw CLIFailure(message: "\(error)")
         }
         try? await client?.shutdown()
+        try? await perRequest?.jwks?.shutdown()
     }
 
     /// The key store and replay store of the per-request schemes: nonces live in the SQLite
     /// database next to the keys (shared by every process using it), else in memory.
-    func perRequestSchemes(provider: any KeyProvider) throws -> PerRequestSchemes? {
+    func perRequestSchemes(provider: any KeyProvider, logger: Logger) throws -> PerRequestSchemes? {
         let schemes = self.settings.schemes
         guard !schemes.isDisjoint(with: [.jwt, .signature, .serveradmin]) else { return nil }
         if !schemes.isDisjoint(with: [.signature, .serveradmin]), !(provider is any KeyOwnerLookup) {
@@ -102,7 +109,9 @@ struct Gateway {
         } else {
             nonces = InMemoryNonceStore()
         }
-        return PerRequestSchemes(keys: provider, nonces: nonces)
+        // Users' trusted JWKS documents, when the store can name them.
+        let jwks = schemes.contains(.jwt) && provider is any JWKSTrustLookup ? JWKSCache(logger: logger) : nil
+        return PerRequestSchemes(keys: provider, nonces: nonces, jwks: jwks)
     }
 
     func makeServer(secrets: [SymmetricKey], provider: any KeyProvider) throws -> AuthServer {

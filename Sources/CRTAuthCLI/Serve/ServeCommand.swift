@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import SSHKeys
 
 /// `crtauth serve`: the authentication gateway.
 struct ServeCommand: AsyncParsableCommand {
@@ -44,6 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
     var tokenLifetime: UInt64?
     @Option(help: "Accepted schemes, comma-separated: chap, jwt, signature (RFC 9421), serveradmin. Default chap.")
     var schemes: String?
+    @Option(name: .customLong("jwks-key"), help: "A public key file to publish at /.well-known/jwks.json (repeatable), so that asymmetric_jwt_auth servers can trust this service's keys.")
+    var jwksKeys: [String] = []
     @Option(name: .customLong("external-scheme"), help: "http or https: how clients reach this gateway, for RFC 9421's @target-uri. Default http.")
     var externalScheme: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
@@ -70,6 +73,7 @@ struct GatewaySettings {
     var tokenLifetime: UInt64
     var schemes: Set<AuthenticationScheme>
     var externalScheme: String
+    var publishedKeys: [SSHPublicKey]
     var logLevel: Logger.Level
 
     init(options: ServeCommand, environment: [String: String]) throws {
@@ -104,6 +108,9 @@ struct GatewaySettings {
         self.externalScheme = value(options.externalScheme, "CRTAUTH_EXTERNAL_SCHEME")?.lowercased() ?? "http"
         guard self.externalScheme == "http" || self.externalScheme == "https" else {
             throw CLIFailure(message: "--external-scheme is http or https, not '\(self.externalScheme)'")
+        }
+        self.publishedKeys = try options.jwksKeys.flatMap { path in
+            try parseKeyLines(try readSmallFile(path), source: path).map(\.key)
         }
         let level = value(options.logLevel, "CRTAUTH_LOG_LEVEL") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else { throw CLIFailure(message: "unknown log level '\(level)'") }
