@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "CRTAuthHummingbirdTests",
             dependencies: [
-                "CRTAuth", "CRTAuthHummingbird", "CRTAuthJWT", "SSHKeys", "TestSupport",
+                "CRTAuth", "CRTAuthHummingbird", "CRTAuthJWT", "CRTAuthSignatures", "SSHKeys", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

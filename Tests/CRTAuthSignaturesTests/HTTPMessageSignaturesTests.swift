@@ -73,11 +73,21 @@ struct HTTPMessageSignaturesTests {
             guard case .success(let identity) = try await self.verify(Self.get, fields: fields) else { Issue.record("\(key.publicKey.type.name) refused"); continue }
             #expect(identity.username == "alice" && identity.key == key.publicKey && identity.scheme == "signature")
         }
-        // RSA-PSS (in process only: ssh-agent cannot make it).
         let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: Self.rsa, created: Self.now)
         #expect(fields.contains { $0.value.contains(#"alg="rsa-v1_5-sha256""#) })
         let base = fields.first { $0.name == "Signature-Input" }!.value
         #expect(base.hasPrefix(#"sig1=("@method" "@target-uri");created=1700000000;nonce=""#))
+    }
+
+    @Test("rsa-pss-sha512 (made in process: ssh-agent cannot) verifies; with alg given, only that algorithm is tried")
+    func rsaPSS() async throws {
+        let params = #"("@method" "@target-uri");created=1700000000;keyid="\#(Self.rsa.publicKey.sha256Fingerprint)";alg="rsa-pss-sha512""#
+        let base = try HTTPMessageSignatures.signatureBase(message: Self.get, components: ["@method", "@target-uri"], parameters: params)
+        let pss = Data(try Self.rsa.rawSignature(for: base, algorithm: .rsaPSSSHA512)).base64EncodedString()
+        #expect(self.reason(try await self.verify(Self.get, fields: [("Signature-Input", "sig1=" + params), ("Signature", "sig1=:\(pss):")])) == nil)
+        // The same bytes claimed as PKCS#1 v1.5: refused.
+        let v15 = params.replacingOccurrences(of: "rsa-pss-sha512", with: "rsa-v1_5-sha256")
+        #expect(self.reason(try await self.verify(Self.get, fields: [("Signature-Input", "sig1=" + v15), ("Signature", "sig1=:\(pss):")])) == .badSignature)
     }
 
     @Test("a POST with a body: content-digest added, covered and checked")
