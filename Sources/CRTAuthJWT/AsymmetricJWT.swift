@@ -1,6 +1,5 @@
 import CRTAuth
 import Crypto
-import Foundation
 import SSHKeys
 import Synchronization
 
@@ -118,17 +117,16 @@ public enum AsymmetricJWT {
             guard bytes.count <= AsymmetricJWT.maximumTokenLength else {
                 throw CRTAuthError(.tooLarge, "the JWT is longer than \(AsymmetricJWT.maximumTokenLength) bytes")
             }
-            // The two dots and no third one, and no padding anywhere (memchr: this runs per request).
-            let (firstDot, secondDot, extraDot, padded) = bytes.withUnsafeBytes { buffer -> (Int?, Int?, Bool, Bool) in
-                func find(_ byte: Character, from start: Int) -> Int? {
-                    guard start < buffer.count, let found = memchr(buffer.baseAddress! + start, Int32(byte.asciiValue!), buffer.count - start) else { return nil }
-                    return buffer.baseAddress!.distance(to: UnsafeRawPointer(found))
+            // One pass over the bytes (this runs per request): exactly two dots, no padding.
+            var dots: [Int] = [], padded = false
+            bytes.withUnsafeBufferPointer { buffer in
+                for index in buffer.indices {
+                    if buffer[index] == UInt8(ascii: ".") { dots.append(index) } else if buffer[index] == UInt8(ascii: "=") { padded = true }
                 }
-                let first = find(".", from: 0), second = first.flatMap { find(".", from: $0 + 1) }
-                return (first, second, second.flatMap { find(".", from: $0 + 1) } != nil, find("=", from: 0) != nil)
             }
-            guard let firstDot, let secondDot, !extraDot else { throw CRTAuthError(.malformed, "a JWT is three base64url parts separated by dots") }
+            guard dots.count == 2 else { throw CRTAuthError(.malformed, "a JWT is three base64url parts separated by dots") }
             guard !padded else { throw CRTAuthError(.malformed, "a JWT part is not unpadded base64url") }
+            let (firstDot, secondDot) = (dots[0], dots[1])
             let (headerBytes, claimBytes) = try bytes.withUnsafeBufferPointer { buffer in
                 (try Self.decode(buffer, 0..<firstDot), try Self.decode(buffer, (firstDot + 1)..<secondDot))
             }
