@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CRTAuthClient", targets: ["CRTAuthClient"]),
         .library(name: "CRTAuthSignatures", targets: ["CRTAuthSignatures"]),
         .library(name: "CRTAuthJWT", targets: ["CRTAuthJWT"]),
+        .library(name: "CRTAuthPostgres", targets: ["CRTAuthPostgres"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -67,6 +69,16 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "CRTAuthPostgres",
+            dependencies: [
+                "CRTAuth",
+                "SSHKeys",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -184,6 +196,11 @@ let package = Package(
             name: "CRTAuthJWTTests",
             dependencies: ["CRTAuth", "CRTAuthJWT", "CRTAuthSQLite", "SSHKeys", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthPostgresTests",
+            dependencies: ["CRTAuth", "CRTAuthPostgres", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

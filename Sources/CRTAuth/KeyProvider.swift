@@ -83,3 +83,33 @@ public struct InMemoryKeyProvider: KeyOwnerLookup {
         return owners.count == 1 ? owners[0] : nil
     }
 }
+
+/// A key as a key store holds it, with what the store records about it.
+public struct StoredKey: Hashable, Sendable {
+    public let username: String
+    public let key: SSHPublicKey
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    public let fingerprint: String
+    public let comment: String
+    /// Trusts user certificates signed by ``key`` (`cert-authority`).
+    public let isCertificateAuthority: Bool
+    public let principals: [String]?
+    /// Unix seconds.
+    public let expiresAt: UInt64?
+    /// Unix seconds.
+    public let createdAt: UInt64
+    /// Unix seconds, to within the store's write throttle (a minute for ours).
+    public let lastUsedAt: UInt64?
+
+    public init(username: String, key: SSHPublicKey, comment: String, isCertificateAuthority: Bool = false, principals: [String]? = nil, expiresAt: UInt64? = nil, createdAt: UInt64, lastUsedAt: UInt64? = nil) {
+        self.username = username
+        self.key = key
+        self.fingerprint = key.sha256Fingerprint
+        self.comment = comment
+        self.isCertificateAuthority = isCertificateAuthority
+        self.principals = principals
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
+}

@@ -329,47 +329,15 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
     }
 }
 
-/// One enrolled key as the store holds it.
-public struct StoredKey: Hashable, Sendable {
-    public let username: String
-    public let key: SSHPublicKey
-    /// `SHA256:…`, as `ssh-keygen -l` prints it.
-    public let fingerprint: String
-    public let comment: String
-    /// Trusts user certificates signed by ``key`` (`cert-authority`).
-    public let isCertificateAuthority: Bool
-    public let principals: [String]?
-    /// Unix seconds.
-    public let expiresAt: UInt64?
-    /// Unix seconds.
-    public let createdAt: UInt64
-    /// Unix seconds, to within ``SQLiteKeyStore/lastUsedResolution``.
-    public let lastUsedAt: UInt64?
-
-    /// A key held elsewhere (a key directory), with what such a store knows.
-    public init(username: String, key: SSHPublicKey, comment: String, createdAt: UInt64) {
-        self.username = username
-        self.key = key
-        self.fingerprint = key.sha256Fingerprint
-        self.comment = comment
-        self.isCertificateAuthority = false
-        self.principals = nil
-        self.expiresAt = nil
-        self.createdAt = createdAt
-        self.lastUsedAt = nil
-    }
-
+extension StoredKey {
     init?(row: Row) {
         guard let blob: Data = row["blob"], let key = try? SSHPublicKey(wireBlob: blob) else { return nil }
-        self.username = row["name"]
-        self.key = key
-        self.fingerprint = row["fingerprint"]
-        self.comment = row["comment"]
-        self.isCertificateAuthority = row["is_certificate_authority"]
-        self.principals = (row["principals"] as String?).map { $0.split(separator: ",").map(String.init) }
-        self.expiresAt = (row["expires_at"] as Int64?).flatMap { UInt64(exactly: $0) }
-        self.createdAt = UInt64(clamping: row["created_at"] as Int64)
-        self.lastUsedAt = (row["last_used_on"] as Int64?).flatMap { UInt64(exactly: $0) }
+        self.init(
+            username: row["name"], key: key, comment: row["comment"], isCertificateAuthority: row["is_certificate_authority"],
+            principals: (row["principals"] as String?).map { $0.split(separator: ",").map(String.init) },
+            expiresAt: (row["expires_at"] as Int64?).flatMap { UInt64(exactly: $0) },
+            createdAt: UInt64(clamping: row["created_at"] as Int64),
+            lastUsedAt: (row["last_used_on"] as Int64?).flatMap { UInt64(exactly: $0) })
     }
 }
 
