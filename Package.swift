@@ -133,6 +133,7 @@ let package = Package(
                 "CRTAuthSQLite",
                 "CRTAuthClient",
                 "CRTAuthJWT",
+                "CRTAuthPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -210,7 +211,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI", "CRTAuthSignatures"],
+            dependencies: ["SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI", "CRTAuth", "CRTAuthJWT", "CRTAuthSignatures", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Peers")],
             swiftSettings: strictSwift6
         ),

@@ -118,7 +118,8 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
         }
     }
 
-    static func redacted(_ url: String) -> String {
+    /// `url` with its password, if any, replaced by `***`.
+    public static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return "the given URL" }
         if components.password != nil { components.password = "***" }
         return components.string ?? "the given URL"

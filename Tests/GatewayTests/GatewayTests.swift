@@ -272,22 +272,6 @@ func handshakeToken(_ gateway: GatewayProcess, agent: SSHAgentProcess) throws ->
     return try mustRun(python, ["-c", script, gateway.url("/_auth")], environment: agent.environment.merging(["PYTHONPATH": path, "PYTHONWARNINGS": "ignore"]) { $1 })
 }
 
-/// A loopback port nobody listens on right now.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw ProcessError(message: "no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// Waits until something accepts connections on the loopback `port`.
 func waitForPort(_ port: Int, timeout: Double = 20) throws {
     let deadline = Date().addingTimeInterval(timeout)

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CRTAuth
+import CRTAuthPostgres
 import CRTAuthSQLite
+import Logging
 import Foundation
 import SSHKeys
 
@@ -13,7 +15,7 @@ struct KeysCommand: AsyncParsableCommand {
     )
 
     struct StoreOptions: ParsableArguments {
-        @Option(help: "Key store: sqlite:PATH or dir:PATH. Default sqlite:<data-dir>/crtauth.sqlite (or CRTAUTH_STORE).")
+        @Option(help: "Key store: sqlite:PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DB or dir:PATH. Default sqlite:<data-dir>/crtauth.sqlite (or CRTAUTH_STORE).")
         var store: String?
         @Option(name: .customLong("data-dir"), help: "The gateway's data directory. Default ./crtauth-data (or CRTAUTH_DATA_DIR).")
         var dataDirectory: String?
@@ -24,8 +26,12 @@ struct KeysCommand: AsyncParsableCommand {
             return .default(dataDirectory: self.dataDirectory ?? environment["CRTAUTH_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./crtauth-data")
         }
 
-        func open() throws -> any KeyAdministration {
+        func open() async throws -> any KeyAdministration {
             switch try self.location() {
+            case .postgres(let url):
+                var logger = Logger(label: "crtauth")
+                logger.logLevel = .error
+                do { return try await PostgresKeyStore.connect(url, logger: logger) } catch { throw CLIFailure(message: "\(error)") }
             case .sqlite(let path):
                 let directory = (path as NSString).deletingLastPathComponent
                 if !directory.isEmpty { try makeDirectory(directory) }
@@ -53,7 +59,7 @@ struct KeysCommand: AsyncParsableCommand {
             try await reportingErrors {
                 var entries = try parseKeyLines(try keyText(self.key), source: self.key)
                 if let comment { entries = try entries.map { try AuthorizedKey(line: $0.with(comment: comment)) } }
-                let added = try self.store.open().add(entries.map { (self.user, $0) }, now: unixNow())
+                let added = try await self.store.open().add(entries.map { (self.user, $0) }, now: unixNow())
                 for stored in added { print("added \(stored.fingerprint) (\(stored.key.type.name)\(stored.comment.isEmpty ? "" : ", \(stored.comment)")) for \(stored.username)") }
             }
         }
@@ -67,7 +73,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let keys = try self.store.open().list(username: self.user)
+                let keys = try await self.store.open().list(username: self.user)
                 if self.json {
                     let objects = keys.map { key -> [String: Any] in
                         var object: [String: Any] = ["user": key.username, "fingerprint": key.fingerprint, "type": key.key.type.name, "comment": key.comment, "key": key.key.openSSHLine()]
@@ -97,7 +103,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                guard try self.store.open().revoke(username: self.user, fingerprint: self.fingerprint, now: unixNow()) else {
+                guard try await self.store.open().revoke(username: self.user, fingerprint: self.fingerprint, now: unixNow()) else {
                     throw CLIFailure(message: "\(self.user) has no active key \(self.fingerprint)")
                 }
                 print("removed \(self.fingerprint) for \(self.user)")
@@ -118,18 +124,20 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                guard let store = try self.store.open() as? SQLiteKeyStore else { throw CLIFailure(message: "JWKS trust is kept in sqlite: stores only") }
+                guard let store = try await self.store.open() as? any JWKSAdministration else { throw CLIFailure(message: "JWKS trust is kept in sqlite: and postgres:// stores only") }
                 do {
                     if self.remove {
-                        guard try store.distrustJWKS(username: self.user) else { throw CLIFailure(message: "\(self.user) trusts no JWKS") }
+                        guard try await store.distrustJWKS(username: self.user) else { throw CLIFailure(message: "\(self.user) trusts no JWKS") }
                         print("removed the JWKS trust of \(self.user)")
                     } else if let url = self.url {
-                        try store.trustJWKS(username: self.user, url: url, now: unixNow())
+                        try await store.trustJWKS(username: self.user, url: url, now: unixNow())
                         print("\(self.user) trusts \(url)")
                     } else {
                         print(try await store.jwksURL(for: self.user) ?? "\(self.user) trusts no JWKS")
                     }
-                } catch let error as SQLiteKeyStoreError {
+                } catch let error as CLIFailure {
+                    throw error
+                } catch {
                     throw CLIFailure(message: "\(error)")
                 }
             }
@@ -157,7 +165,7 @@ struct KeysCommand: AsyncParsableCommand {
                     }
                 }
                 guard !entries.isEmpty else { throw CLIFailure(message: "nothing to import") }
-                let added = try self.store.open().add(entries, now: unixNow())
+                let added = try await self.store.open().add(entries, now: unixNow())
                 print("imported \(added.count) key\(added.count == 1 ? "" : "s") for \(Set(added.map(\.username)).count) user(s)")
             }
         }
@@ -166,12 +174,19 @@ struct KeysCommand: AsyncParsableCommand {
 
 /// What `crtauth keys` needs of a store.
 protocol KeyAdministration {
-    func add(_ entries: [(username: String, key: AuthorizedKey)], now: UInt64) throws -> [StoredKey]
-    func list(username: String?) throws -> [StoredKey]
-    func revoke(username: String, fingerprint: String, now: UInt64) throws -> Bool
+    func add(_ entries: [(username: String, key: AuthorizedKey)], now: UInt64) async throws -> [StoredKey]
+    func list(username: String?) async throws -> [StoredKey]
+    func revoke(username: String, fingerprint: String, now: UInt64) async throws -> Bool
 }
 
-extension SQLiteKeyStore: KeyAdministration {}
+/// Stores that keep users' trusted JWKS URLs.
+protocol JWKSAdministration: JWKSTrustLookup {
+    func trustJWKS(username: String, url: String, now: UInt64) async throws
+    func distrustJWKS(username: String) async throws -> Bool
+}
+
+extension SQLiteKeyStore: KeyAdministration, JWKSAdministration {}
+extension PostgresKeyStore: KeyAdministration, JWKSAdministration {}
 
 func unixNow() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 

@@ -1,6 +1,8 @@
 import CRTAuth
+import CRTAuthPostgres
 import CRTAuthSQLite
 import Foundation
+import Logging
 
 /// Where users' keys live, as `--store` names it.
 enum StoreLocation: Equatable, CustomStringConvertible {
@@ -10,11 +12,14 @@ enum StoreLocation: Equatable, CustomStringConvertible {
     case directory(String)
     /// `authorized-keys:PATTERN`: sshd's `AuthorizedKeysFile` (`%u`, `%h`); read-only.
     case authorizedKeys(String)
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`: shared by several gateways.
+    case postgres(String)
 
     init(parsing text: String) throws {
         let (scheme, rest) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? ("", text)
         guard !rest.isEmpty else { throw CLIFailure(message: Self.usage(text)) }
         switch scheme {
+        case "postgres", "postgresql": self = .postgres(text)
         case "sqlite": self = .sqlite(rest)
         case "dir": self = .directory(rest)
         case "authorized-keys": self = .authorizedKeys(rest)
@@ -23,7 +28,7 @@ enum StoreLocation: Equatable, CustomStringConvertible {
     }
 
     private static func usage(_ text: String) -> String {
-        "unsupported store '\(text)': use sqlite:PATH, dir:PATH or authorized-keys:PATTERN"
+        "unsupported store '\(text)': use sqlite:PATH, postgres://USER@HOST/DB, dir:PATH or authorized-keys:PATTERN"
     }
 
     static func `default`(dataDirectory: String) -> StoreLocation { .sqlite(dataDirectory + "/crtauth.sqlite") }
@@ -33,12 +38,15 @@ enum StoreLocation: Equatable, CustomStringConvertible {
         case .sqlite(let path): "sqlite:\(path)"
         case .directory(let path): "dir:\(path)"
         case .authorizedKeys(let pattern): "authorized-keys:\(pattern)"
+        case .postgres(let url): PostgresKeyStore.redacted(url)
         }
     }
 
     /// The provider a server reads keys from.
-    func makeProvider() throws -> any KeyProvider {
+    func makeProvider(logger: Logger) async throws -> any KeyProvider {
         switch self {
+        case .postgres(let url):
+            do { return try await PostgresKeyStore.connect(url, logger: logger) } catch { throw CLIFailure(message: "\(error)") }
         case .sqlite(let path):
             do { return try SQLiteKeyStore(path: path) } catch { throw CLIFailure(message: "\(error)") }
         case .directory(let path):

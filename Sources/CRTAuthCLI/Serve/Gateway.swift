@@ -3,6 +3,7 @@ import CRTAuth
 import Crypto
 import CRTAuthHummingbird
 import CRTAuthJWT
+import CRTAuthPostgres
 import CRTAuthSQLite
 import Foundation
 import HTTPTypes
@@ -30,7 +31,7 @@ struct Gateway {
             logger.notice("created a new secret file", metadata: ["path": .string(self.settings.secretFile)])
         }
         let secrets = try SecretFile.load(self.settings.secretFile)
-        let provider = try self.settings.store.makeProvider()
+        let provider = try await self.settings.store.makeProvider(logger: logger)
         let server = AuthServerReference(try self.makeServer(secrets: secrets, provider: provider))
 
         var client: HTTPClient?
@@ -101,10 +102,12 @@ struct Gateway {
         let schemes = self.settings.schemes
         guard !schemes.isDisjoint(with: [.jwt, .signature, .serveradmin]) else { return nil }
         if !schemes.isDisjoint(with: [.signature, .serveradmin]), !(provider is any KeyOwnerLookup) {
-            throw CLIFailure(message: "--schemes signature and serveradmin need a store that finds keys by fingerprint (sqlite:), not \(self.settings.store)")
+            throw CLIFailure(message: "--schemes signature and serveradmin need a store that finds keys by fingerprint (sqlite: or postgres://), not \(self.settings.store)")
         }
         let nonces: any NonceStore
-        if case .sqlite(let path) = self.settings.store {
+        if let shared = provider as? PostgresKeyStore {
+            nonces = shared
+        } else if case .sqlite(let path) = self.settings.store {
             do { nonces = try SQLiteNonceStore(path: path) } catch { throw CLIFailure(message: "\(error)") }
         } else {
             nonces = InMemoryNonceStore()
@@ -125,6 +128,8 @@ struct Gateway {
     static func health(_ provider: any KeyProvider) async -> Response {
         var healthy = true
         if let store = provider as? SQLiteKeyStore {
+            healthy = (try? await store.checkHealth()) != nil
+        } else if let store = provider as? PostgresKeyStore {
             healthy = (try? await store.checkHealth()) != nil
         }
         var buffer = ByteBuffer()

@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     var dataDirectory: String?
     @Option(name: .customLong("secret-file"), help: "HMAC secrets, base64, newest first; created (0600) when missing. Default <data-dir>/secret.")
     var secretFile: String?
-    @Option(help: "Key store: sqlite:PATH, dir:PATH or authorized-keys:PATTERN. Default sqlite:<data-dir>/crtauth.sqlite.")
+    @Option(help: "Key store: sqlite:PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DB (shared by several gateways; or PGPASSWORD), dir:PATH or authorized-keys:PATTERN. Default sqlite:<data-dir>/crtauth.sqlite.")
     var store: String?
     @Option(help: "Proxy authenticated requests to this http(s) URL instead of serving /whoami.")
     var upstream: String?
