@@ -23,6 +23,8 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
     /// Longest wait for the first connection at start-up (postgres-nio's pool would retry a
     /// wrong password for about a minute; ``connect(_:logger:)`` checks once and says why).
     public static let connectTimeout: Duration = .seconds(5)
+    /// Longest wait for the schema migration at start-up.
+    public static let migrationTimeout: Duration = .seconds(60)
     static let sweepInterval = 1024
     static let parsedCacheCapacity = 4096
 
@@ -156,7 +158,8 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
     ]
 
     private func migrate() async throws {
-        try await self.deadline {
+        // Gateways starting together wait for each other's migration here: a generous deadline.
+        try await self.deadline(Self.migrationTimeout) {
             try await self.client.withTransaction(logger: self.logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(7243003)", logger: self.logger)
                 try await connection.query("CREATE TABLE IF NOT EXISTS crtauth_schema (version INTEGER NOT NULL)", logger: self.logger)
@@ -172,13 +175,13 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
         }
     }
 
-    /// Runs `body` within ``operationTimeout``.
-    private func deadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Runs `body` within `timeout`.
+    private func deadline<T: Sendable>(_ timeout: Duration = PostgresKeyStore.operationTimeout, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: Self.operationTimeout)
-                throw PostgresStoreError("no answer from the database within \(Self.operationTimeout)")
+                try await Task.sleep(for: timeout)
+                throw PostgresStoreError("no answer from the database within \(timeout)")
             }
             defer { group.cancelAll() }
             return try await group.next()!
@@ -419,12 +422,13 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
 
     /// Throws when the database cannot be reached (for health checks).
     public func checkHealth() async throws {
-        _ = try await self.administer { try await self.client.query("SELECT 1", logger: self.logger) }
+        _ = try await self.administer(timeout: Self.operationTimeout) { try await self.client.query("SELECT 1", logger: self.logger) }
     }
 
-    private func administer<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Administration (`crtauth keys`) waits longer than a request would.
+    private func administer<T: Sendable>(timeout: Duration = .seconds(30), _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await self.deadline(body)
+            return try await self.deadline(timeout, body)
         } catch let error as PostgresStoreError {
             throw error
         } catch {
