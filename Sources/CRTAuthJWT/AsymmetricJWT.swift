@@ -78,7 +78,7 @@ public enum AsymmetricJWT {
             throw CRTAuthError(.invalidConfiguration, "\(key.type.name) keys cannot sign JWTs; use an Ed25519, ECDSA P-256/P-384 or RSA key")
         }
         let header = "{\"alg\":\"\(algorithm.rawValue)\",\"kid\":\"\(kid)\",\"typ\":\"JWT\"}"
-        let claims = "{\"username\":\(jsonQuoted(username)),\"time\":\(time),\"nonce\":\(jsonQuoted(nonce))}"
+        let claims = "{\"username\":\(jsonStringLiteral(username, asciiOnly: true)),\"time\":\(time),\"nonce\":\(jsonStringLiteral(nonce, asciiOnly: true))}"
         let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(claims.utf8))
         let signature = try await signer.signRaw(Array(signingInput.utf8), algorithm: algorithm.signatureAlgorithm)
         return signingInput + "." + Base64URL.encode(signature)

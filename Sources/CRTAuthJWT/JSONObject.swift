@@ -246,27 +246,3 @@ struct JSONObjectParser {
         return text
     }
 }
-
-/// JSON text for a string, escaped as Python's `json.dumps` does by default (`ensure_ascii`):
-/// PyJWT-made tokens and ours then carry the same bytes.
-func jsonQuoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case " "..."~": out.unicodeScalars.append(scalar)
-        default:
-            for unit in String(scalar).utf16 {
-                let hex = String(unit, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            }
-        }
-    }
-    return out + "\""
-}

@@ -57,6 +57,15 @@ struct AsymmetricJWTTests {
         #expect(identity.username == "alice" && identity.key == Self.rfc8037.publicKey && identity.scheme == "jwt")
     }
 
+    @Test("claims escaped as Python's json.dumps does: non-ASCII as \\u escapes, surrogate pairs, quotes")
+    func escaping() async throws {
+        let token = try await AsymmetricJWT.token(username: "zo\u{EB}\u{2603}\u{1D11E}\"\\\u{7F}", signer: Self.rfc8037, time: 1, nonce: "n")
+        let claims = String(decoding: Base64URL.decode(String(token.split(separator: ".")[1]))!, as: UTF8.self)
+        #expect(claims == #"{"username":"zo\u00eb\u2603\ud834\udd1e\"\\\u007f","time":1,"nonce":"n"}"#)
+        // And our parser reads it back.
+        #expect(try AsymmetricJWT.UnverifiedToken(token).username == "zo\u{EB}\u{2603}\u{1D11E}\"\\\u{7F}")
+    }
+
     @Test("every key type and algorithm: EdDSA (and Ed25519), RS256/384/512, ES256, ES384")
     func algorithms() async throws {
         for (key, names) in [(Self.rfc8037, ["EdDSA", "Ed25519"]), (Self.rsa, ["RS256", "RS384", "RS512"]), (Self.p256, ["ES256"]), (Self.p384, ["ES384"])] {

@@ -170,26 +170,9 @@ struct GatewayMiddleware: RouterMiddleware {
     /// hand: this answers every request of a gateway without an upstream.
     static func whoami(_ identity: AuthenticatedIdentity) -> Response {
         var json = "{"
-        if let key = identity.keyFingerprint { json += #""key":"# + jsonString(key) + "," }
-        json += #""scheme":"# + jsonString(identity.scheme) + #","user":"# + jsonString(identity.username) + "}\n"
+        if let key = identity.keyFingerprint { json += #""key":"# + jsonStringLiteral(key) + "," }
+        json += #""scheme":"# + jsonStringLiteral(identity.scheme) + #","user":"# + jsonStringLiteral(identity.username) + "}\n"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
-    }
-
-    /// A JSON string literal (RFC 8259 §7).
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 
