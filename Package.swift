@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "CRTAuthSignatures", targets: ["CRTAuthSignatures"]),
         .library(name: "CRTAuthJWT", targets: ["CRTAuthJWT"]),
         .library(name: "CRTAuthPostgres", targets: ["CRTAuthPostgres"]),
+        .library(name: "CRTAuthLDAP", targets: ["CRTAuthLDAP"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -69,6 +71,21 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .systemLibrary(
+            name: "CLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap-dev"])]
+        ),
+        .target(
+            name: "CRTAuthLDAP",
+            dependencies: [
+                "CLDAP",
+                "CRTAuth",
+                "SSHKeys",
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -133,6 +150,7 @@ let package = Package(
                 "CRTAuthSQLite",
                 "CRTAuthClient",
                 "CRTAuthJWT",
+                "CRTAuthLDAP",
                 "CRTAuthPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -197,6 +215,11 @@ let package = Package(
             name: "CRTAuthJWTTests",
             dependencies: ["CRTAuth", "CRTAuthJWT", "CRTAuthSQLite", "SSHKeys", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRTAuthLDAPTests",
+            dependencies: ["CRTAuth", "CRTAuthLDAP", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -41,6 +41,8 @@ struct KeysCommand: AsyncParsableCommand {
                 return DirectoryKeyStore(directory: path)
             case .authorizedKeys:
                 throw CLIFailure(message: "authorized-keys: stores are read-only here; edit the files, or import them with 'crtauth keys import'")
+            case .ldap:
+                throw CLIFailure(message: "LDAP stores are read-only here: manage sshPublicKey in the directory")
             }
         }
     }

@@ -1,4 +1,5 @@
 import CRTAuth
+import CRTAuthLDAP
 import CRTAuthPostgres
 import CRTAuthSQLite
 import Foundation
@@ -14,12 +15,15 @@ enum StoreLocation: Equatable, CustomStringConvertible {
     case authorizedKeys(String)
     /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`: shared by several gateways.
     case postgres(String)
+    /// `ldap[s]://HOST[:PORT]/BASE-DN?…`: a directory's `sshPublicKey` values; read-only.
+    case ldap(String)
 
     init(parsing text: String) throws {
         let (scheme, rest) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? ("", text)
         guard !rest.isEmpty else { throw CLIFailure(message: Self.usage(text)) }
         switch scheme {
         case "postgres", "postgresql": self = .postgres(text)
+        case "ldap", "ldaps": self = .ldap(text)
         case "sqlite": self = .sqlite(rest)
         case "dir": self = .directory(rest)
         case "authorized-keys": self = .authorizedKeys(rest)
@@ -28,7 +32,7 @@ enum StoreLocation: Equatable, CustomStringConvertible {
     }
 
     private static func usage(_ text: String) -> String {
-        "unsupported store '\(text)': use sqlite:PATH, postgres://USER@HOST/DB, dir:PATH or authorized-keys:PATTERN"
+        "unsupported store '\(text)': use sqlite:PATH, postgres://USER@HOST/DB, ldap://HOST/BASE-DN, dir:PATH or authorized-keys:PATTERN"
     }
 
     static func `default`(dataDirectory: String) -> StoreLocation { .sqlite(dataDirectory + "/crtauth.sqlite") }
@@ -39,6 +43,7 @@ enum StoreLocation: Equatable, CustomStringConvertible {
         case .directory(let path): "dir:\(path)"
         case .authorizedKeys(let pattern): "authorized-keys:\(pattern)"
         case .postgres(let url): PostgresKeyStore.redacted(url)
+        case .ldap(let url): url
         }
     }
 
@@ -47,6 +52,8 @@ enum StoreLocation: Equatable, CustomStringConvertible {
         switch self {
         case .postgres(let url):
             do { return try await PostgresKeyStore.connect(url, logger: logger) } catch { throw CLIFailure(message: "\(error)") }
+        case .ldap(let url):
+            do { return try LDAPKeyProvider(configuration: try .init(storeURL: url)) } catch { throw CLIFailure(message: "\(error)") }
         case .sqlite(let path):
             do { return try SQLiteKeyStore(path: path) } catch { throw CLIFailure(message: "\(error)") }
         case .directory(let path):

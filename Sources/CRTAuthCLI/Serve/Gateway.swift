@@ -3,6 +3,7 @@ import CRTAuth
 import Crypto
 import CRTAuthHummingbird
 import CRTAuthJWT
+import CRTAuthLDAP
 import CRTAuthPostgres
 import CRTAuthSQLite
 import Foundation
@@ -131,6 +132,8 @@ struct Gateway {
             healthy = (try? await store.checkHealth()) != nil
         } else if let store = provider as? PostgresKeyStore {
             healthy = (try? await store.checkHealth()) != nil
+        } else if let directory = provider as? LDAPKeyProvider {
+            healthy = (try? await directory.checkHealth()) != nil
         }
         var buffer = ByteBuffer()
         buffer.writeString(healthy ? #"{"status":"ok","store":"ok"}"# + "\n" : #"{"status":"unavailable","store":"unreachable"}"# + "\n")

@@ -1,0 +1,73 @@
+import CRTAuth
+import Crypto
+import Foundation
+import SSHKeys
+import TestSupport
+import Testing
+
+/// `crtauth serve --store ldap://…` against a real slapd on loopback.
+@Suite("crtauth serve with an LDAP key source", .serialized)
+struct LDAPGatewayTests {
+    @Test("keys from the directory (crtauth's layout and group), bind password from a file; slapd stopped: 503, /healthz 503; back after a restart")
+    func gateway() async throws {
+        let key = SSHPrivateKey(Curve25519.Signing.PrivateKey())
+        let base = SlapdServer.base
+        let slapd = try SlapdServer(ldif: """
+            dn: \(base)
+            objectClass: dcObject
+            objectClass: organization
+            o: Example
+            dc: example
+
+            dn: cn=users,\(base)
+            objectClass: organizationalRole
+            cn: users
+
+            dn: cn=groups,\(base)
+            objectClass: organizationalRole
+            cn: groups
+
+            dn: uid=alice,cn=users,\(base)
+            objectClass: inetOrgPerson
+            objectClass: posixAccount
+            objectClass: ldapPublicKey
+            cn: alice
+            sn: alice
+            uid: alice
+            uidNumber: 1001
+            gidNumber: 1001
+            homeDirectory: /home/alice
+            sshPublicKey: \(key.publicKey.openSSHLine(comment: "alice"))
+
+            dn: cn=ops,cn=groups,\(base)
+            objectClass: posixGroup
+            cn: ops
+            gidNumber: 2000
+            memberUid: alice
+
+            """)
+        defer { slapd.stop() }
+        let dir = try TemporaryDirectory()
+        let passwordFile = try dir.write("ldap-password", SlapdServer.password + "\n")
+        let store = "\(slapd.url)/\(base)?preset=crtauth&group-name=ops&bind=\(SlapdServer.admin)&password-file=\(passwordFile)&ttl=0"
+        let gateway = try GatewayProcess(dir, ["--store", store])
+        defer { gateway.stop() }
+        let request = "X-CHAP: request:" + CRTAuthRequest(username: "alice", version: .v2).encoded
+        let challenge = try curl(gateway.url("/_auth"), headers: [request])
+        #expect(challenge.status == 200)
+        let value = try #require(challenge.header("X-CHAP"))
+        let response = try await CRTAuthClientResponder.respond(to: String(value.dropFirst("challenge:".count)), serverName: "127.0.0.1", signers: [key])
+        #expect(try curl(gateway.url("/_auth"), headers: ["X-CHAP: response:" + response.encoded]).status == 200)
+        #expect(try curl(gateway.url("/healthz")).status == 200)
+        // An injection attempt is an unknown user: a fake challenge, as for any unknown name.
+        #expect(try curl(gateway.url("/_auth"), headers: ["X-CHAP: request:" + CRTAuthRequest(username: "*)(uid=*", version: .v2).encoded]).status == 200)
+
+        slapd.stop()
+        let down = try curl(gateway.url("/_auth"), headers: [request])
+        #expect(down.status == 503 && down.header("Retry-After") != nil)
+        #expect(try curl(gateway.url("/healthz")).status == 503)
+        try slapd.start()
+        #expect(try curl(gateway.url("/_auth"), headers: [request]).status == 200)
+        #expect(!gateway.logText.contains(SlapdServer.password))
+    }
+}
