@@ -26,13 +26,12 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
     /// Longest wait for the schema migration at start-up.
     public static let migrationTimeout: Duration = .seconds(60)
     static let sweepInterval = 1024
-    static let parsedCacheCapacity = 4096
 
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
     private let lastWritten = Mutex<[String: UInt64]>([:])
-    private let parsed = Mutex<[[UInt8]: SSHPublicKey]>([:])
+    private let parsed = ParsedKeyCache<[UInt8]>()
     private let inserts = Mutex(0)
     /// Where the store is, without the password (for messages).
     public let location: String
@@ -211,23 +210,13 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
         }
         guard !rows.isEmpty else { return .noSuchUser }
         let keys = rows.compactMap { row -> UserKey? in
-            guard let blob = row.blob, let key = self.parse(Array(buffer: blob)) else { return nil }
+            guard let blob = row.blob, let key = self.parsed.key(Array(buffer: blob)) else { return nil }
             return UserKey(
                 key: key, isCertificateAuthority: row.isCertificateAuthority ?? false,
                 expiresAt: row.expiresAt.flatMap { UInt64(exactly: $0) },
                 principals: row.principals.map { $0.split(separator: ",").map(String.init) })
         }
         return keys.isEmpty ? .refused(reason: "the user has no active keys") : .keys(keys)
-    }
-
-    private func parse(_ blob: [UInt8]) -> SSHPublicKey? {
-        if let key = self.parsed.withLock({ $0[blob] }) { return key }
-        guard let key = try? SSHPublicKey(wireBlob: blob) else { return nil }
-        self.parsed.withLock { cache in
-            if cache.count >= Self.parsedCacheCapacity { cache.removeAll(keepingCapacity: true) }
-            cache[blob] = key
-        }
-        return key
     }
 
     /// Records the use in the background, at most once a minute per key.
@@ -273,7 +262,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
         } catch {
             throw CRTAuthError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
         }
-        guard rows.count == 1, let key = self.parse(Array(buffer: rows[0].1)) else { return nil }
+        guard rows.count == 1, let key = self.parsed.key(Array(buffer: rows[0].1)) else { return nil }
         return (rows[0].0, key)
     }
 

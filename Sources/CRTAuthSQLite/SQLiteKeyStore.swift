@@ -22,10 +22,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
     /// When each key's `last_used_on` was last written by this process, by user and
     /// fingerprint (so that a busy key costs no database access at all between writes).
     private let lastWritten = Mutex<[String: UInt64]>([:])
-    /// Parsed keys by blob: parsing an RSA key (and BoringSSL's first-use setup of it) costs
-    /// more than the lookup. Bounded; emptied when full.
-    private let parsed = Mutex<[Data: SSHPublicKey]>([:])
-    static let parsedCacheCapacity = 4096
+    private let parsed = ParsedKeyCache<Data>()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -121,7 +118,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
         guard let rows else { return .noSuchUser }
         let keys = rows.compactMap { row -> UserKey? in
             // A row that no longer parses (written by a newer version?) is skipped, not fatal.
-            guard let key = self.parse(row.blob) else { return nil }
+            guard let key = self.parsed.key(row.blob) else { return nil }
             return UserKey(
                 key: key, isCertificateAuthority: row.isCertificateAuthority,
                 expiresAt: row.expiresAt.flatMap { UInt64(exactly: $0) },
@@ -145,18 +142,8 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
         } catch {
             throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
         }
-        guard rows.count == 1, let key = self.parse(rows[0].blob) else { return nil }
+        guard rows.count == 1, let key = self.parsed.key(rows[0].blob) else { return nil }
         return (rows[0].name, key)
-    }
-
-    private func parse(_ blob: Data) -> SSHPublicKey? {
-        if let key = self.parsed.withLock({ $0[blob] }) { return key }
-        guard let key = try? SSHPublicKey(wireBlob: blob) else { return nil }
-        self.parsed.withLock { cache in
-            if cache.count >= Self.parsedCacheCapacity { cache.removeAll(keepingCapacity: true) }
-            cache[blob] = key
-        }
-        return key
     }
 
     /// Records the use in the background (at most once a minute per key; see ``recordUse``).
@@ -176,7 +163,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
         self.lastWritten.withLock { written -> Bool in
             let slot = username + "\u{0}" + fingerprint
             if let last = written[slot], time < last + Self.lastUsedResolution { return false }
-            if written.count >= Self.parsedCacheCapacity { written.removeAll(keepingCapacity: true) }
+            if written.count >= 100_000 { written.removeAll(keepingCapacity: true) }
             written[slot] = time
             return true
         }
