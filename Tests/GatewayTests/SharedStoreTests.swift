@@ -4,6 +4,7 @@ import CRTAuthSignatures
 import Crypto
 import Foundation
 import SSHKeys
+import Synchronization
 import TestSupport
 import Testing
 
@@ -98,5 +99,43 @@ struct SharedStoreTests {
         #expect(recovered, "no recovery within 5 s")
         #expect(try curl(cluster.first.url("/healthz")).status == 200)
         #expect(!cluster.first.logText.contains(PostgresServer.password) && !cluster.second.logText.contains(PostgresServer.password))
+    }
+
+    @Test("PostgreSQL stopped and restarted under load: every answer is 200 or 503 (never another 5xx), the gateways live on, service resumes")
+    func stoppedUnderLoad() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        let request = "X-CHAP: request:" + CRTAuthRequest(username: "alice", version: .v2).encoded
+        final class Tally: Sendable {
+            let statuses = Mutex<[Int: Int]>([:])
+            let running = Mutex(true)
+        }
+        let tally = Tally()
+        let urls = [cluster.first.url("/_auth"), cluster.second.url("/_auth")]
+        // Four clients asking for challenges (a key lookup each) at both gateways, nonstop, on
+        // threads of their own: curl blocks, and the cooperative pool must stay free.
+        let clients = DispatchGroup()
+        for client in 0..<4 {
+            DispatchQueue.global().async(group: clients) {
+                while tally.running.withLock({ $0 }) {
+                    let status = (try? curl(urls[client % 2], headers: [request]).status) ?? -1
+                    tally.statuses.withLock { $0[status, default: 0] += 1 }
+                }
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        cluster.database.stop()
+        try await Task.sleep(for: .seconds(2))
+        try cluster.database.start()
+        try await Task.sleep(for: .seconds(5))
+        tally.running.withLock { $0 = false }
+        await withCheckedContinuation { continuation in clients.notify(queue: .global()) { continuation.resume() } }
+        let seen = tally.statuses.withLock { $0 }
+        #expect(Set(seen.keys).isSubset(of: [200, 503]), "\(seen)")
+        #expect(seen[503, default: 0] > 0 && seen[200, default: 0] > 0, "\(seen)")
+        for gateway in [cluster.first, cluster.second] {
+            #expect(kill(gateway.child.pid, 0) == 0, "a gateway died")
+            #expect(try curl(gateway.url("/_auth"), headers: [request]).status == 200)
+        }
     }
 }
