@@ -70,4 +70,47 @@ struct LDAPGatewayTests {
         #expect(try curl(gateway.url("/_auth"), headers: [request]).status == 200)
         #expect(!gateway.logText.contains(SlapdServer.password))
     }
+
+    @Test("TLS to the directory: ldaps:// and StartTLS with a trusted CA work; an untrusted certificate is a 503, never a fallback to plain text")
+    func tls() async throws {
+        let key = SSHPrivateKey(Curve25519.Signing.PrivateKey())
+        let dir = try TemporaryDirectory()
+        let certificate = dir.file("cert.pem"), privateKey = dir.file("key.pem")
+        try mustRun("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", privateKey,
+                                         "-out", certificate, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        let base = SlapdServer.base
+        let slapd = try SlapdServer(ldif: """
+            dn: \(base)
+            objectClass: dcObject
+            objectClass: organization
+            o: Example
+            dc: example
+
+            dn: uid=alice,\(base)
+            objectClass: inetOrgPerson
+            objectClass: posixAccount
+            objectClass: ldapPublicKey
+            cn: alice
+            sn: alice
+            uid: alice
+            uidNumber: 1001
+            gidNumber: 1001
+            homeDirectory: /home/alice
+            sshPublicKey: \(key.publicKey.openSSHLine(comment: "alice"))
+
+            """, tls: (certificate, privateKey))
+        defer { slapd.stop() }
+        let request = "X-CHAP: request:" + CRTAuthRequest(username: "alice", version: .v2).encoded
+        let trusted = ["LDAPTLS_CACERT": certificate]
+        for (name, store, environment, expected) in [
+            ("ldaps", "\(slapd.tlsURL)/\(base)?ttl=0", trusted, 200),
+            ("starttls", "\(slapd.url)/\(base)?starttls=1&ttl=0", trusted, 200),
+            ("ldaps-untrusted", "\(slapd.tlsURL)/\(base)?ttl=0", ["LDAPTLS_CACERT": "/nonexistent"], 503),
+            ("starttls-untrusted", "\(slapd.url)/\(base)?starttls=1&ttl=0", ["LDAPTLS_CACERT": "/nonexistent"], 503),
+        ] {
+            let gateway = try GatewayProcess(dir, ["--store", store], environment: environment, name: name)
+            defer { gateway.stop() }
+            #expect(try curl(gateway.url("/_auth"), headers: [request]).status == expected, "\(name)")
+        }
+    }
 }

@@ -22,7 +22,13 @@ public final class SlapdServer: @unchecked Sendable {
             DESC 'OpenSSH LPK objectclass' MAY ( sshPublicKey $ uid ) )
         """
 
-    public init(ldif: String) throws {
+    /// With `tls`, slapd also serves StartTLS on ``url`` and LDAPS on ``tlsURL`` with this
+    /// certificate and key (PEM files).
+    public let tls: (certificate: String, key: String)?
+    public let tlsPort: Int
+
+    public init(ldif: String, tls: (certificate: String, key: String)? = nil) throws {
+        self.tls = tls
         for tool in ["/usr/sbin/slapd", "/usr/sbin/slapadd"] where !FileManager.default.isExecutableFile(atPath: tool) {
             throw ProcessError(message: "\(tool) is not installed: run the tests with ./scripts/test, which installs slapd")
         }
@@ -44,18 +50,20 @@ public final class SlapdServer: @unchecked Sendable {
             rootpw \(Self.password)
             directory \(self.directory.file("db"))
             access to * by * read
-            """)
+            """ + (tls.map { "\nTLSCertificateFile \($0.certificate)\nTLSCertificateKeyFile \($0.key)\n" } ?? ""))
         let data = try self.directory.write("data.ldif", ldif)
         try mustRun("/usr/sbin/slapadd", ["-f", config, "-l", data])
         self.port = try freePort()
+        self.tlsPort = try freePort()
         try self.start()
     }
 
     public var url: String { "ldap://127.0.0.1:\(self.port)" }
+    public var tlsURL: String { "ldaps://127.0.0.1:\(self.tlsPort)" }
 
     public func start() throws {
         let log = self.directory.file("slapd.log")
-        let child = try ChildProcess("/usr/sbin/slapd", ["-f", self.directory.file("slapd.conf"), "-h", "ldap://127.0.0.1:\(self.port)/", "-d", "0"], output: log)
+        let child = try ChildProcess("/usr/sbin/slapd", ["-f", self.directory.file("slapd.conf"), "-h", "ldap://127.0.0.1:\(self.port)/" + (self.tls == nil ? "" : " ldaps://127.0.0.1:\(self.tlsPort)/"), "-d", "0"], output: log)
         self.child = child
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
