@@ -125,7 +125,9 @@ struct SharedStoreTests {
         }
         try await Task.sleep(for: .seconds(1))
         cluster.database.stop()
-        try await Task.sleep(for: .seconds(2))
+        // Down for longer than the store's 3 s deadline: a request may wait that long for a
+        // connection, and would get one if the database came back sooner.
+        try await Task.sleep(for: .seconds(5))
         try cluster.database.start()
         try await Task.sleep(for: .seconds(5))
         tally.running.withLock { $0 = false }
