@@ -39,7 +39,6 @@ public final class CRTAuthClient: Sendable {
         public var handshakeMethod: HTTPMethod
         /// Where tokens are kept between processes (nil: memory only).
         public var tokenCache: TokenCache?
-        public var connectTimeout: TimeAmount
         /// Longest wait for any answer.
         public var timeout: TimeAmount
         /// Seconds before a token's end that it stops being used.
@@ -47,13 +46,12 @@ public final class CRTAuthClient: Sendable {
         /// How requests are authenticated.
         public var scheme: Scheme
 
-        public init(username: String, protocolVersion: CRTAuthVersion? = nil, handshakeMethod: HTTPMethod = .GET, tokenCache: TokenCache? = nil, connectTimeout: TimeAmount = .seconds(10), timeout: TimeAmount = .seconds(30), expiryMargin: UInt64 = 5, scheme: Scheme = .chap) {
+        public init(username: String, protocolVersion: CRTAuthVersion? = nil, handshakeMethod: HTTPMethod = .GET, tokenCache: TokenCache? = nil, timeout: TimeAmount = .seconds(30), expiryMargin: UInt64 = 5, scheme: Scheme = .chap) {
             self.scheme = scheme
             self.username = username
             self.protocolVersion = protocolVersion
             self.handshakeMethod = handshakeMethod
             self.tokenCache = tokenCache
-            self.connectTimeout = connectTimeout
             self.timeout = timeout
             self.expiryMargin = expiryMargin
         }
@@ -76,13 +74,17 @@ public final class CRTAuthClient: Sendable {
     public init(configuration: Configuration, signers: SignerSource, httpClient: HTTPClient? = nil, clock: (@Sendable () -> UInt64)? = nil, trace: (@Sendable (String) -> Void)? = nil) {
         self.configuration = configuration
         self.signers = signers
-        self.httpClient = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: configuration.connectTimeout, read: configuration.timeout)))
+        // AsyncHTTPClient's shared client needs no shutdown, so a client dropped early (an error
+        // thrown past its owner) never trips AsyncHTTPClient's "not shut down" assertion.
+        self.httpClient = httpClient ?? HTTPClient.shared
         self.clock = clock ?? { UInt64(max(0, Date().timeIntervalSince1970)) }
         self.trace = trace
     }
 
-    /// Shuts the HTTP client down (call once, when done).
-    public func shutdown() async throws { try await self.httpClient.shutdown() }
+    /// Kept for callers written against earlier versions: nothing to release any more.
+    public func shutdown() async throws {
+        // The shared client is never shut down; a client passed in is its owner's to shut down.
+    }
 
     // MARK: Requests
 
