@@ -35,6 +35,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "CreateTokenCount",
+            dependencies: [
+                .product(name: "CRTAuth", package: "swift-crtauth"),
+                .product(name: "SSHKeys", package: "swift-crtauth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "WhoamiServer",
             dependencies: [
                 .product(name: "CRTAuth", package: "swift-crtauth"),

@@ -111,11 +111,28 @@ public struct AuthServer: Sendable {
         }
     }
 
-    public let configuration: Configuration
-    public let keyProvider: any KeyProvider
-    private let random: @Sendable (Int) -> [UInt8]
-    private let prepared: PreparedSecrets
-    private let serverNameBytes: [UInt8]
+    /// Everything the server holds, in one object: copying an `AuthServer` (as every call on it
+    /// may) then costs one reference count, not one per field.
+    private final class State: Sendable {
+        let configuration: Configuration
+        let keyProvider: any KeyProvider
+        let random: @Sendable (Int) -> [UInt8]
+        let prepared: PreparedSecrets
+        let serverNameBytes: [UInt8]
+
+        init(configuration: Configuration, keyProvider: any KeyProvider, random: @escaping @Sendable (Int) -> [UInt8]) {
+            self.configuration = configuration
+            self.keyProvider = keyProvider
+            self.random = random
+            self.prepared = PreparedSecrets(configuration.secrets)
+            self.serverNameBytes = Array(configuration.serverName.utf8)
+        }
+    }
+
+    private let state: State
+    public var configuration: Configuration { self.state.configuration }
+    public var keyProvider: any KeyProvider { self.state.keyProvider }
+    private var prepared: PreparedSecrets { self.state.prepared }
 
     /// - Parameter random: returns N random bytes; defaults to the system CSPRNG.
     public init(configuration: Configuration, keyProvider: any KeyProvider, random: (@Sendable (Int) -> [UInt8])? = nil) throws {
@@ -133,14 +150,10 @@ public struct AuthServer: Sendable {
         guard configuration.tokenLifetime >= 1, configuration.tokenLifetime + Self.clockFudge <= Self.maximumTokenLifetime else {
             throw CRTAuthError(.invalidConfiguration, "the token lifetime must be 1 to \(Self.maximumTokenLifetime - Self.clockFudge) seconds")
         }
-        self.configuration = configuration
-        self.keyProvider = keyProvider
-        self.prepared = PreparedSecrets(configuration.secrets)
-        self.serverNameBytes = Array(name.utf8)
-        self.random = random ?? { count in
+        self.state = State(configuration: configuration, keyProvider: keyProvider, random: random ?? { count in
             var generator = SystemRandomNumberGenerator()
             return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        }
+        })
     }
 
     private var signingSecret: SymmetricKey { self.configuration.secrets[0] }
@@ -172,7 +185,7 @@ public struct AuthServer: Sendable {
                 ? usable.prefix(CRTAuthV2.maximumOfferedKeys).flatMap { Array(SHA256.hash(data: $0.key.wireBlob)) }
                 : usable[0].key.crtauthFingerprint
         }
-        let unique = self.random(request.version == .v2 ? CRTAuthV2.uniqueDataLength : CRTAuthLimits.uniqueDataLength)
+        let unique = self.state.random(request.version == .v2 ? CRTAuthV2.uniqueDataLength : CRTAuthLimits.uniqueDataLength)
         return .success(CRTAuthChallenge(
             version: request.version, uniqueData: unique, validFrom: now.subtractingSaturated(Self.clockFudge), validTo: now.addingSaturated(Self.responseTimeout),
             fingerprint: fingerprint, serverName: self.configuration.serverName, username: request.username, secrets: self.prepared
@@ -199,7 +212,7 @@ public struct AuthServer: Sendable {
 
     private func lookup(_ username: String) async throws -> KeyLookup {
         do {
-            return try await self.keyProvider.keys(for: username)
+            return try await self.state.keyProvider.keys(for: username)
         } catch let error as CRTAuthError {
             throw error
         } catch {
@@ -216,7 +229,7 @@ public struct AuthServer: Sendable {
         guard response.version >= self.configuration.lowestSupportedVersion else {
             throw CRTAuthError(.unsupportedVersion, "protocol \(response.version) is not accepted here")
         }
-        let challenge = try CRTAuthChallenge(bytes: response.challengeBytes)
+        let challenge = try CRTAuthChallenge(slice: response.challengeSlice)
         guard challenge.version == response.version else {
             throw CRTAuthError(.malformed, "a \(response.version) response carries a \(challenge.version) challenge")
         }
@@ -224,7 +237,7 @@ public struct AuthServer: Sendable {
         guard challenge.isAuthentic(self.prepared) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: username))
         }
-        guard challenge.serverNameBytes == self.serverNameBytes[...] else {
+        guard equalBytes(challenge.serverNameBytes, self.state.serverNameBytes) else {
             return .failure(AuthenticationFailure(reason: .wrongServer, username: username))
         }
         if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
@@ -239,27 +252,25 @@ public struct AuthServer: Sendable {
             if challenge.version == .v2 {
                 CRTAuthV2Verifier.decoyVerify(try CRTAuthV2Verifier.signature(of: response), challenge: challenge)
             } else {
-                _ = Decoys.rsa?.isValidSignature(SSHSignature(algorithm: .insecureRSASHA1, rawSignature: response.signature), for: challenge.signedBytes, policy: .insecureLegacySHA1)
+                _ = Decoys.rsa?.isValidLegacyRSASignature(response.signatureSlice, for: challenge.signedBytes)
             }
             return .failure(AuthenticationFailure(reason: .unknownUser, username: username))
         case .keys(let keys):
             verified = challenge.version == .v2
                 ? try CRTAuthV2Verifier.verify(response: response, challenge: challenge, keys: self.usableKeys(keys, version: .v2, now: now), now: now)
-                : Self.verifyV1(signature: response.signature, over: challenge.signedBytes, keys: keys, now: now).map { ($0, $0) }
+                : Self.verifyV1(signature: response.signatureSlice, over: challenge.signedBytes, keys: keys, now: now).map { ($0, $0) }
         }
         guard let verified else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
-        self.keyProvider.keyUsed(verified.registered, by: username, at: now)
+        self.state.keyProvider.keyUsed(verified.registered, by: username, at: now)
         let token = self.issueToken(for: username, now: now)
         return .success((token, AuthenticatedIdentity(username: username, key: verified.signer, scheme: challenge.version.handshakeScheme)))
     }
 
     /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) usable RSA key.
-    static func verifyV1(signature: [UInt8], over data: ArraySlice<UInt8>, keys: [UserKey], now: UInt64) -> SSHPublicKey? {
-        guard !signature.isEmpty else { return nil }
-        let sshSignature = SSHSignature(algorithm: .insecureRSASHA1, rawSignature: signature)
-        return keys.first { Self.isUsable($0, version: .v1, now: now) && $0.key.isValidSignature(sshSignature, for: data, policy: .insecureLegacySHA1) }?.key
+    static func verifyV1(signature: ArraySlice<UInt8>, over data: ArraySlice<UInt8>, keys: [UserKey], now: UInt64) -> SSHPublicKey? {
+        keys.first { Self.isUsable($0, version: .v1, now: now) && $0.key.isValidLegacyRSASignature(signature, for: data) }?.key
     }
 
     /// Issues a token for `username` in the configured format.

@@ -61,42 +61,51 @@ public enum Base64URL {
         }
         let rest = count % 4
         guard rest != 1 else { return nil }
-        let outputLength = count / 4 * 3 + (rest == 0 ? 0 : rest - 1)
-        var valid = true
-        // Zero-filled rather than `init(unsafeUninitializedCapacity:)`, which is not specialised
-        // here and costs a generic metadata lookup per call.
-        var output = [UInt8](repeating: 0, count: outputLength)
-        output.withUnsafeMutableBufferPointer { out in
-            decodeTables.withUnsafeBufferPointer { tables in
-                let t = tables.baseAddress!  // a non-empty static table
-                @inline(__always) func group(_ i: Int, _ length: Int) -> UInt32 {
-                    var n = t[Int(input[i])] | t[256 + Int(input[i + 1])]
-                    if length > 2 { n |= t[512 + Int(input[i + 2])] }
-                    if length > 3 { n |= t[768 + Int(input[i + 3])] }
-                    return n
-                }
-                var i = 0, o = 0
-                var bad: UInt32 = 0
-                while i + 4 <= count {
-                    let n = group(i, 4)
-                    bad |= n
-                    out[o] = UInt8(truncatingIfNeeded: n >> 16)
-                    out[o + 1] = UInt8(truncatingIfNeeded: n >> 8)
-                    out[o + 2] = UInt8(truncatingIfNeeded: n)
-                    i += 4
-                    o += 3
-                }
-                if rest > 0 {
-                    let n = group(i, rest)
-                    bad |= n
-                    out[o] = UInt8(truncatingIfNeeded: n >> 16)
-                    if rest == 3 { out[o + 1] = UInt8(truncatingIfNeeded: n >> 8) }
-                    // The unused low bits must be zero (canonical encoding).
-                    if n & (rest == 3 ? 0xFF : 0xFFFF) != 0 { valid = false }
-                }
-                if bad >= invalid { valid = false }
+        guard count > 0, let source = input.baseAddress else { return [] }
+        let length = count / 4 * 3 + (rest == 0 ? 0 : rest - 1)  // at least 1
+        // Decoded into scratch space, then copied into an array in one go: cheaper, here, than
+        // creating a zero-filled array and writing into it.
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 8) { scratch in
+            let valid = decodeTables.withUnsafeBufferPointer { tables in
+                decode(source, count: count, into: scratch.baseAddress!.assumingMemoryBound(to: UInt8.self), tables: tables.baseAddress!)
             }
+            return valid ? Array(UnsafeRawBufferPointer(scratch)) : nil
         }
-        return valid ? output : nil
+    }
+
+    @inline(__always)
+    private static func decode(_ source: UnsafePointer<UInt8>, count: Int, into output: UnsafeMutablePointer<UInt8>, tables t: UnsafePointer<UInt32>) -> Bool {
+        var bad: UInt32 = 0
+        var i = 0, o = 0
+        // Two groups at a time, stored as one 8-byte write, while 8 output bytes remain.
+        let wholeOutput = count / 4 * 3
+        while i + 8 <= count, o + 8 <= wholeOutput {
+            let a = t[Int(source[i])] | t[256 + Int(source[i + 1])] | t[512 + Int(source[i + 2])] | t[768 + Int(source[i + 3])]
+            let b = t[Int(source[i + 4])] | t[256 + Int(source[i + 5])] | t[512 + Int(source[i + 6])] | t[768 + Int(source[i + 7])]
+            bad |= a | b
+            UnsafeMutableRawPointer(output + o).storeBytes(of: (UInt64(a) << 40 | UInt64(b) << 16).bigEndian, as: UInt64.self)
+            i += 8
+            o += 6
+        }
+        while i + 4 <= count {
+            let n = t[Int(source[i])] | t[256 + Int(source[i + 1])] | t[512 + Int(source[i + 2])] | t[768 + Int(source[i + 3])]
+            bad |= n
+            output[o] = UInt8(truncatingIfNeeded: n >> 16)
+            output[o + 1] = UInt8(truncatingIfNeeded: n >> 8)
+            output[o + 2] = UInt8(truncatingIfNeeded: n)
+            i += 4
+            o += 3
+        }
+        let rest = count - i
+        if rest > 0 {
+            var n = t[Int(source[i])] | t[256 + Int(source[i + 1])]
+            if rest == 3 { n |= t[512 + Int(source[i + 2])] }
+            bad |= n
+            output[o] = UInt8(truncatingIfNeeded: n >> 16)
+            if rest == 3 { output[o + 1] = UInt8(truncatingIfNeeded: n >> 8) }
+            // The unused low bits must be zero (canonical encoding).
+            if n & (rest == 3 ? 0xFF : 0xFFFF) != 0 { return false }
+        }
+        return bad < invalid
     }
 }

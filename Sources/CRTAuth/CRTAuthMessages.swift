@@ -116,8 +116,9 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
     /// Unix seconds.
     public let validTo: UInt64
     public let username: String
-    /// The complete message bytes, exactly as produced or received.
-    public let bytes: [UInt8]
+    /// The complete message bytes, exactly as produced or received: when parsed out of a
+    /// response, a slice of it (no copy), so every range below is an index of its base array.
+    let storage: ArraySlice<UInt8>
     /// The bytes the MAC covers.
     let macInput: Range<Int>
     let macRange: Range<Int>
@@ -127,24 +128,29 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
     private let fingerprintRange: Range<Int>
     private let serverNameRange: Range<Int>
 
-    public var uniqueData: [UInt8] { Array(self.bytes[self.uniqueDataRange]) }
+    /// The complete message bytes, exactly as produced or received.
+    public var bytes: [UInt8] { Array(self.storage) }
+
+    public var uniqueData: [UInt8] { Array(self.storage[self.uniqueDataRange]) }
     /// v0/v1: the 6-byte crtauth fingerprint of the user's key. v2: SHA-256 fingerprints (32
     /// bytes each) of the keys the server accepts, concatenated.
-    public var fingerprint: [UInt8] { Array(self.bytes[self.fingerprintRange]) }
+    public var fingerprint: [UInt8] { Array(self.storage[self.fingerprintRange]) }
     /// The server name (validated as UTF-8 when parsed).
-    public var serverName: String { String(decoding: self.bytes[self.serverNameRange], as: UTF8.self) }
+    public var serverName: String { String(decoding: self.storage[self.serverNameRange], as: UTF8.self) }
     /// The server name's bytes, for comparing without making a string.
-    var serverNameBytes: ArraySlice<UInt8> { self.bytes[self.serverNameRange] }
+    var serverNameBytes: ArraySlice<UInt8> { self.storage[self.serverNameRange] }
 
     /// What the client signs: the whole message for v1, the inner XDR challenge for v0.
     public var signedBytes: ArraySlice<UInt8> {
-        self.version == .v0 ? self.bytes[self.v0PayloadRange] : self.bytes[...]
+        self.version == .v0 ? self.storage[self.macInput] : self.storage
     }
 
-    private var v0PayloadRange: Range<Int> { self.macInput }
-
     /// The base64url text.
-    public var encoded: String { Base64URL.encode(self.bytes) }
+    public var encoded: String { Base64URL.encode(self.storage) }
+
+    // Equal when the message bytes are: every field is read from them.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.storage == rhs.storage }
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.storage) }
 
     /// Builds and MACs a challenge.
     package init(
@@ -171,7 +177,9 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
             let fingerprint = inner.writeOpaque(fingerprint)
             let server = inner.writeString(serverName)
             inner.writeString(username)
-            (self.bytes, self.macInput, self.macRange) = VerifiablePayload.wrap(inner.bytes, secrets: secrets)
+            let bytes: [UInt8]
+            (bytes, self.macInput, self.macRange) = VerifiablePayload.wrap(inner.bytes, secrets: secrets)
+            self.storage = bytes[...]
             // The inner payload starts after the wrapper's magic, MAC and length.
             let shift = self.macInput.lowerBound
             (self.uniqueDataRange, self.fingerprintRange, self.serverNameRange) = (unique.shifted(by: shift), fingerprint.shifted(by: shift), server.shifted(by: shift))
@@ -185,7 +193,9 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
             self.fingerprintRange = writer.writeBinary(fingerprint)
             self.serverNameRange = writer.writeString(serverName)
             writer.writeString(username)
-            (self.bytes, self.macInput, self.macRange) = writer.finishWithMAC(secrets)
+            let bytes: [UInt8]
+            (bytes, self.macInput, self.macRange) = writer.finishWithMAC(secrets)
+            self.storage = bytes[...]
         }
     }
 
@@ -197,11 +207,16 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
 
     /// Parses challenge bytes; see ``init(decoding:)``.
     public init(bytes: [UInt8]) throws {
+        try self.init(slice: bytes[...])
+    }
+
+    /// Parses challenge bytes in place (a response's, without copying them).
+    init(slice bytes: ArraySlice<UInt8>) throws {
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the challenge is empty") }
-        self.bytes = bytes
+        self.storage = bytes
         if first == Magic.verifiable {
             (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 challenge", limit: 4096)
-            var inner = XDRReader(bytes, range: self.macInput, what: "v0 challenge payload")
+            var inner = XDRReader(bytes[self.macInput], what: "v0 challenge payload")
             try inner.readMagic(Magic.challenge)
             self.version = .v0
             self.uniqueDataRange = try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data").indices
@@ -223,13 +238,13 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
         }
         self.version = version == 1 ? .v1 : .v2
         let uniqueLength = version == 1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
-        self.uniqueDataRange = try reader.readBinary("unique data", limit: uniqueLength).indices
+        self.uniqueDataRange = try reader.readBinaryRange("unique data", limit: uniqueLength)
         guard self.uniqueDataRange.count == uniqueLength else {
             throw CRTAuthError(.malformed, "challenge unique data must be \(uniqueLength) bytes")
         }
         self.validFrom = try reader.readUInt("valid_from")
         self.validTo = try reader.readUInt("valid_to")
-        self.fingerprintRange = try reader.readBinary("fingerprint", limit: version == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32).indices
+        self.fingerprintRange = try reader.readBinaryRange("fingerprint", limit: version == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32)
         let fingerprintLength = self.fingerprintRange.count
         if version == 1, fingerprintLength != CRTAuthLimits.fingerprintLength {
             throw CRTAuthError(.malformed, "a v1 challenge fingerprint is 6 bytes")
@@ -237,7 +252,7 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
         if version == 2, fingerprintLength == 0 || fingerprintLength % 32 != 0 {
             throw CRTAuthError(.malformed, "a v2 challenge carries whole SHA-256 fingerprints")
         }
-        self.serverNameRange = try reader.readUTF8("server name", limit: CRTAuthLimits.maximumServerNameLength).indices
+        self.serverNameRange = try reader.readUTF8Range("server name", limit: CRTAuthLimits.maximumServerNameLength)
         self.username = try reader.readString("username", limit: 1024)
         (self.macInput, self.macRange) = try reader.readFinalMAC()
     }
@@ -249,15 +264,19 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
 /// A response: the challenge exactly as received plus the client's signature over it.
 public struct CRTAuthResponse: Hashable, Sendable {
     public let version: CRTAuthVersion
+    // Slices of the decoded message when parsed (a server reads them in place).
+    let challengeSlice: ArraySlice<UInt8>
+    let signatureSlice: ArraySlice<UInt8>
+
     /// The challenge bytes as the client received them.
-    public let challengeBytes: [UInt8]
+    public var challengeBytes: [UInt8] { Array(self.challengeSlice) }
     /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 signature. v2: an SSHSIG blob.
-    public let signature: [UInt8]
+    public var signature: [UInt8] { Array(self.signatureSlice) }
 
     public init(version: CRTAuthVersion, challengeBytes: [UInt8], signature: [UInt8]) {
         self.version = version
-        self.challengeBytes = challengeBytes
-        self.signature = signature
+        self.challengeSlice = challengeBytes[...]
+        self.signatureSlice = signature[...]
     }
 
     /// The wire bytes.
@@ -265,15 +284,15 @@ public struct CRTAuthResponse: Hashable, Sendable {
         if self.version == .v0 {
             var writer = XDRWriter()
             writer.writeMagic(Magic.response)
-            writer.writeOpaque(self.signature)
-            writer.writeOpaque(self.challengeBytes)
+            writer.writeOpaque(self.signatureSlice)
+            writer.writeOpaque(self.challengeSlice)
             return writer.bytes
         }
         var writer = MessagePackWriter()
         writer.writeUInt(UInt64(self.version.rawValue))
         writer.writeUInt(UInt64(Magic.response))
-        writer.writeBinary(self.challengeBytes)
-        writer.writeBinary(self.signature)
+        writer.writeBinary(self.challengeSlice)
+        writer.writeBinary(self.signatureSlice)
         return writer.bytes
     }
 
@@ -287,8 +306,8 @@ public struct CRTAuthResponse: Hashable, Sendable {
         if first == Magic.response {
             var reader = XDRReader(bytes, what: "v0 response")
             try reader.readMagic(Magic.response)
-            self.signature = Array(try reader.readOpaque("signature", limit: CRTAuthLimits.maximumSignatureLength))
-            self.challengeBytes = Array(try reader.readOpaque("challenge", limit: 4096))
+            self.signatureSlice = try reader.readOpaque("signature", limit: CRTAuthLimits.maximumSignatureLength)
+            self.challengeSlice = try reader.readOpaque("challenge", limit: 4096)
             try reader.expectEnd()
             self.version = .v0
             return
@@ -302,8 +321,8 @@ public struct CRTAuthResponse: Hashable, Sendable {
             throw CRTAuthError(.wrongMessageType, "not a response")
         }
         self.version = version == 1 ? .v1 : .v2
-        self.challengeBytes = Array(try reader.readBinary("challenge", limit: 8192))
-        self.signature = Array(try reader.readBinary("signature", limit: version == 1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024))
+        self.challengeSlice = try reader.readBinary("challenge", limit: 8192)
+        self.signatureSlice = try reader.readBinary("signature", limit: version == 1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024)
         try reader.expectEnd()
     }
 }
@@ -323,6 +342,7 @@ public struct CRTAuthToken: Hashable, Sendable, MACProtected {
     public let bytes: [UInt8]
     let macInput: Range<Int>
     let macRange: Range<Int>
+    var storage: ArraySlice<UInt8> { self.bytes[...] }
 
     /// The base64url text.
     public var encoded: String { Base64URL.encode(self.bytes) }
@@ -364,8 +384,8 @@ public struct CRTAuthToken: Hashable, Sendable, MACProtected {
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the token is empty") }
         self.bytes = bytes
         if first == Magic.verifiable {
-            (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 token", limit: 1024)
-            var inner = XDRReader(bytes, range: self.macInput, what: "v0 token payload")
+            (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes[...], what: "v0 token", limit: 1024)
+            var inner = XDRReader(bytes[self.macInput], what: "v0 token payload")
             try inner.readMagic(Magic.token)
             self.validFrom = UInt64(try inner.readUInt32("valid_from"))
             self.validTo = UInt64(try inner.readUInt32("valid_to"))
@@ -402,16 +422,17 @@ public enum CRTAuthV2 {
 /// A message whose bytes carry a server MAC: HMAC-SHA1 for v0, HMAC-SHA256 for v1/v2.
 protocol MACProtected {
     var version: CRTAuthVersion { get }
-    var bytes: [UInt8] { get }
+    /// The message; the ranges are its indices.
+    var storage: ArraySlice<UInt8> { get }
     var macInput: Range<Int> { get }
     var macRange: Range<Int> { get }
 }
 
 extension MACProtected {
-    var mac: ArraySlice<UInt8> { self.bytes[self.macRange] }
+    var mac: ArraySlice<UInt8> { self.storage[self.macRange] }
 
     func isAuthentic(_ secrets: PreparedSecrets) -> Bool {
-        secrets.isValid(self.mac, over: self.bytes[self.macInput], version: self.version)
+        secrets.isValid(self.mac, over: self.storage[self.macInput], version: self.version)
     }
 }
 
@@ -426,7 +447,7 @@ enum VerifiablePayload {
     }
 
     /// Returns where the inner payload and the MAC are in `bytes`.
-    static func unwrap(_ bytes: [UInt8], what: String, limit: Int) throws -> (payload: Range<Int>, mac: Range<Int>) {
+    static func unwrap(_ bytes: ArraySlice<UInt8>, what: String, limit: Int) throws -> (payload: Range<Int>, mac: Range<Int>) {
         var outer = XDRReader(bytes, what: what)
         try outer.readMagic(Magic.verifiable)
         let mac = try outer.readFixed(20, "HMAC")
@@ -443,10 +464,10 @@ extension Range<Int> {
 extension MessagePackReader {
     /// Reads the final 32-byte HMAC `bin`; returns what it covers and where it is.
     mutating func readFinalMAC() throws -> (input: Range<Int>, mac: Range<Int>) {
-        let input = 0..<self.offset
-        let mac = try self.readBinary("HMAC", limit: 32)
+        let input = self.messageStart..<self.offset
+        let mac = try self.readBinaryRange("HMAC", limit: 32)
         guard mac.count == 32 else { throw CRTAuthError(.malformed, "the HMAC must be 32 bytes") }
         try self.expectEnd()
-        return (input, mac.startIndex..<mac.endIndex)
+        return (input, mac)
     }
 }

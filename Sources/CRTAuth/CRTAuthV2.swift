@@ -24,7 +24,7 @@ enum CRTAuthV2Verifier {
     /// Parses the response's SSHSIG; a malformed one is a 400, for known and unknown users alike.
     static func signature(of response: CRTAuthResponse) throws -> SSHSig {
         do {
-            return try SSHSig(wireBlob: response.signature)
+            return try SSHSig(wireBlob: response.signatureSlice)
         } catch let error as SSHKeyError {
             throw CRTAuthError(.malformed, "the v2 response signature is not an SSH signature: \(error.message)")
         }
@@ -52,14 +52,14 @@ enum CRTAuthV2Verifier {
             return nil
         }
         // SSHSig.verify checks the CA signature of a certificate signer too.
-        guard (try? signature.verify(challenge.bytes, namespace: namespace)) != nil else { return nil }
+        guard (try? signature.verify(challenge.storage, namespace: namespace)) != nil else { return nil }
         return (signature.signer.publicKey, registered.key)
     }
 
     /// One verification of the same cost as a real one, whose result is thrown away.
     static func decoyVerify(_ signature: SSHSig, challenge: CRTAuthChallenge) {
         guard let decoy = Decoys.key(for: signature.signer.publicKey.type) else { return }
-        let data = SSHSigSignedData(message: challenge.bytes, namespace: signature.namespace, hashAlgorithm: signature.hashAlgorithm)
+        let data = SSHSigSignedData(message: challenge.storage, namespace: signature.namespace, hashAlgorithm: signature.hashAlgorithm)
         _ = decoy.isValidSignature(signature.signature, for: data.bytes)
     }
 }

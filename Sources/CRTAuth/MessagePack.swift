@@ -4,28 +4,35 @@
 
 /// Reads crtauth's msgpack subset; every read is bounds-checked and type-checked.
 package struct MessagePackReader {
-    private let bytes: [UInt8]
+    private let bytes: ArraySlice<UInt8>
+    /// An index of ``bytes``' base array, as are the indices of every slice read.
     package private(set) var offset: Int
     private let what: String
 
-    package init(_ bytes: [UInt8], offset: Int = 0, what: String) {
+    package init(_ bytes: ArraySlice<UInt8>, what: String) {
         self.bytes = bytes
-        self.offset = offset
+        self.offset = bytes.startIndex
         self.what = what
     }
 
-    package var isAtEnd: Bool { self.offset >= self.bytes.count }
+    package init(_ bytes: [UInt8], offset: Int = 0, what: String) {
+        self.init(bytes[offset...], what: what)
+    }
+
+    package var isAtEnd: Bool { self.offset >= self.bytes.endIndex }
+    /// Where the message being read starts.
+    package var messageStart: Int { self.bytes.startIndex }
 
     @inline(__always)
     private mutating func byte(_ field: String) throws -> UInt8 {
-        guard self.offset < self.bytes.count else { throw self.truncated(field) }
+        guard self.offset < self.bytes.endIndex else { throw self.truncated(field) }
         defer { self.offset += 1 }
         return self.bytes[self.offset]
     }
 
     @inline(__always)
     private mutating func bigEndian(_ width: Int, _ field: String) throws -> UInt64 {
-        guard self.bytes.count - self.offset >= width else { throw self.truncated(field) }
+        guard self.bytes.endIndex - self.offset >= width else { throw self.truncated(field) }
         var value: UInt64 = 0
         for i in 0..<width { value = (value << 8) | UInt64(self.bytes[self.offset + i]) }
         self.offset += width
@@ -47,6 +54,11 @@ package struct MessagePackReader {
 
     /// A `bin` of any width, at most `limit` bytes.
     package mutating func readBinary(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+        self.bytes[try self.readBinaryRange(field, limit: limit)]
+    }
+
+    /// Where a `bin` of any width, at most `limit` bytes, is (parsers keep indices, not slices).
+    package mutating func readBinaryRange(_ field: String, limit: Int) throws -> Range<Int> {
         let tag = try self.byte(field)
         let length: UInt64
         switch tag {
@@ -60,11 +72,23 @@ package struct MessagePackReader {
 
     /// A UTF-8 `str` of any width, at most `limit` bytes.
     package mutating func readString(_ field: String, limit: Int) throws -> String {
-        String(decoding: try self.readUTF8(field, limit: limit), as: UTF8.self)
+        let range = try self.readStringRange(field, limit: limit)
+        let start = range.lowerBound - self.bytes.startIndex
+        guard let text = self.bytes.withUnsafeBytes({ String(validating: UnsafeRawBufferPointer(rebasing: $0[start..<(start + range.count)]), as: UTF8.self) }) else {
+            throw self.notUTF8(field)
+        }
+        return text
     }
 
-    /// The bytes of a `str` of any width, at most `limit` bytes, checked to be UTF-8.
-    package mutating func readUTF8(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+    /// Where the bytes of a `str` of any width, at most `limit` bytes, are; checked to be UTF-8.
+    package mutating func readUTF8Range(_ field: String, limit: Int) throws -> Range<Int> {
+        let range = try self.readStringRange(field, limit: limit)
+        guard isValidUTF8(self.bytes[range]) else { throw self.notUTF8(field) }
+        return range
+    }
+
+    /// Where the bytes of a `str` are, not yet checked to be UTF-8.
+    private mutating func readStringRange(_ field: String, limit: Int) throws -> Range<Int> {
         let tag = try self.byte(field)
         let length: UInt64
         switch tag {
@@ -74,28 +98,28 @@ package struct MessagePackReader {
         case 0xDB: length = try self.bigEndian(4, field)
         default: throw self.wrongType(field, "a string", tag)
         }
-        let raw = try self.payload(length, field, limit: limit)
-        guard isValidUTF8(raw) else {
-            throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
-        }
-        return raw
+        return try self.payload(length, field, limit: limit)
     }
 
     @inline(__always)
-    private mutating func payload(_ length: UInt64, _ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+    private mutating func payload(_ length: UInt64, _ field: String, limit: Int) throws -> Range<Int> {
         guard length <= UInt64(limit) else {
             throw CRTAuthError(.tooLarge, "\(self.what): \(field) is \(length) bytes, more than the \(limit) allowed")
         }
         let count = Int(length)
-        guard self.bytes.count - self.offset >= count else { throw self.truncated(field) }
+        guard self.bytes.endIndex - self.offset >= count else { throw self.truncated(field) }
         defer { self.offset += count }
-        return self.bytes[self.offset..<(self.offset + count)]
+        return self.offset..<(self.offset + count)
     }
 
     package func expectEnd() throws {
         guard self.isAtEnd else {
-            throw CRTAuthError(.trailingBytes, "\(self.what): \(self.bytes.count - self.offset) unexpected bytes after the last field")
+            throw CRTAuthError(.trailingBytes, "\(self.what): \(self.bytes.endIndex - self.offset) unexpected bytes after the last field")
         }
+    }
+
+    private func notUTF8(_ field: String) -> CRTAuthError {
+        CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
     }
 
     private func truncated(_ field: String) -> CRTAuthError {
@@ -115,7 +139,11 @@ package struct MessagePackWriter {
     package init(capacity: Int = 128) { self.bytes.reserveCapacity(capacity) }
 
     private mutating func bigEndian(_ value: UInt64, _ width: Int) {
-        for shift in stride(from: (width - 1) * 8, through: 0, by: -8) { self.bytes.append(UInt8((value >> UInt64(shift)) & 0xFF)) }
+        var shift = (width - 1) * 8
+        while shift >= 0 {
+            self.bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            shift -= 8
+        }
     }
 
     package mutating func writeUInt(_ value: UInt64) {
@@ -153,7 +181,8 @@ package struct MessagePackWriter {
         default: self.bytes.append(0xDB); self.bigEndian(n, 4)
         }
         let start = self.bytes.count
-        self.bytes.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { self.bytes.append(contentsOf: $0) }
         return start..<self.bytes.count
     }
 }
@@ -167,11 +196,13 @@ extension MessagePackWriter {
     /// Appends the HMAC-SHA256 of everything written so far, as v1/v2 challenges and tokens end.
     mutating func finishWithMAC(_ secrets: PreparedSecrets) -> (bytes: [UInt8], macInput: Range<Int>, macRange: Range<Int>) {
         let macInput = 0..<self.bytes.count
+        var mac = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &mac) { mac in
+            self.bytes.withUnsafeBytes { secrets.sha256MAC(of: $0, into: mac) }
+        }
         self.bytes.append(0xC4)
         self.bytes.append(32)
-        for _ in 0..<32 { self.bytes.append(0) }
-        let macRange = macInput.upperBound + 2..<self.bytes.count
-        self.bytes.withUnsafeMutableBytes { secrets.sha256MAC(of: UnsafeRawBufferPointer(rebasing: $0[macInput]), into: UnsafeMutableRawBufferPointer(rebasing: $0[macRange])) }
-        return (self.bytes, macInput, macRange)
+        withUnsafeBytes(of: &mac) { self.bytes.append(contentsOf: $0) }
+        return (self.bytes, macInput, macInput.upperBound + 2..<self.bytes.count)
     }
 }

@@ -69,7 +69,20 @@ struct PreparedSecrets: Sendable {
 /// Compares two byte sequences of equal length without an early exit.
 func constantTimeEqual(_ computed: UnsafeRawBufferPointer, _ expected: ArraySlice<UInt8>) -> Bool {
     guard computed.count == expected.count else { return false }
-    var difference: UInt8 = 0
-    for (a, b) in zip(computed, expected) { difference |= a ^ b }
-    return difference == 0
+    return expected.withUnsafeBytes { expected in
+        var difference: UInt8 = 0
+        for i in 0..<computed.count { difference |= computed[i] ^ expected[i] }
+        return difference == 0
+    }
+}
+
+/// Byte equality over contiguous memory, for values that are not secret.
+func equalBytes(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    return a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            for i in 0..<a.count where a[i] != b[i] { return false }
+            return true
+        }
+    }
 }

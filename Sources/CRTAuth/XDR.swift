@@ -2,21 +2,21 @@
 // to four, uint32, fixed and variable opaque data.
 
 package struct XDRReader {
-    private let bytes: [UInt8]
+    private let bytes: ArraySlice<UInt8>
+    /// An index of ``bytes``' base array, as are the indices of every slice read.
     package private(set) var offset: Int
     private let end: Int
     private let what: String
 
-    package init(_ bytes: [UInt8], what: String) {
-        self.init(bytes, range: 0..<bytes.count, what: what)
+    package init(_ bytes: ArraySlice<UInt8>, what: String) {
+        self.bytes = bytes
+        self.offset = bytes.startIndex
+        self.end = bytes.endIndex
+        self.what = what
     }
 
-    /// Reads only `range` of `bytes` (a nested payload), without copying it.
-    package init(_ bytes: [UInt8], range: Range<Int>, what: String) {
-        self.bytes = bytes
-        self.offset = range.lowerBound
-        self.end = range.upperBound
-        self.what = what
+    package init(_ bytes: [UInt8], what: String) {
+        self.init(bytes[...], what: what)
     }
 
     package var isAtEnd: Bool { self.offset >= self.end }

@@ -17,11 +17,33 @@ public struct SSHPublicKey: Hashable, Sendable {
         case skP256(P256.Signing.PublicKey, application: [UInt8])
     }
 
-    struct RSAPublicKey: Sendable {
-        var modulus: [UInt8]
-        var exponent: [UInt8]
-        var key: _RSA.Signing.PublicKey
-        var bitCount: Int
+    /// A class, so that the verification path's `switch` over ``Backing`` retains one object
+    /// rather than each field.
+    final class RSAPublicKey: Sendable {
+        let modulus: [UInt8]
+        let exponent: [UInt8]
+        let key: _RSA.Signing.PublicKey
+        let bitCount: Int
+
+        init(modulus: [UInt8], exponent: [UInt8], key: _RSA.Signing.PublicKey, bitCount: Int) {
+            self.modulus = modulus
+            self.exponent = exponent
+            self.key = key
+            self.bitCount = bitCount
+        }
+
+        /// Bytes in a full-width signature.
+        var signatureWidth: Int { (self.bitCount + 7) / 8 }
+
+        /// PKCS#1 v1.5 over `digest`. A short signature is left-padded, as OpenSSH and paramiko
+        /// do; a longer one than the modulus is invalid.
+        func isValidPKCS1(_ signature: ArraySlice<UInt8>, digest: some Digest) -> Bool {
+            let width = self.signatureWidth
+            guard signature.count <= width else { return false }
+            let parsed = signature.count == width ? _RSA.Signing.RSASignature(rawRepresentation: signature)
+                : _RSA.Signing.RSASignature(rawRepresentation: [UInt8](repeating: 0, count: width - signature.count) + signature)
+            return self.key.isValidSignature(parsed, for: digest, padding: .insecurePKCS1v1_5)
+        }
     }
 
     let backing: Backing

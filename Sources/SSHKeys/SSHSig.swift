@@ -21,7 +21,8 @@ public struct SSHSigHashAlgorithm: Hashable, Sendable, CustomStringConvertible {
     }
 
     func hash(_ message: some DataProtocol) -> [UInt8] {
-        self == .sha256 ? Array(SHA256.hash(data: message)) : Array(SHA512.hash(data: message))
+        // Through the digest's bytes: `Array(digest)` copies element by element.
+        self == .sha256 ? SHA256.hash(data: message).withUnsafeBytes { Array($0) } : SHA512.hash(data: message).withUnsafeBytes { Array($0) }
     }
 
     public var description: String { self.name }

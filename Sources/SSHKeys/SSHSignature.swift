@@ -94,6 +94,32 @@ public struct SSHSignature: Hashable, Sendable {
     }
 }
 
+/// Why ``SSHPublicKey/verify(_:for:policy:)`` refuses a signature.
+@usableFromInline
+enum SignatureProblem: Sendable {
+    case keyTypeMismatch, rsaSignatureTooLong, sha1NotAllowed, invalid, noUserPresence, noUserVerification
+}
+
+extension SSHKeyError {
+    @usableFromInline
+    init(_ problem: SignatureProblem, signature: SSHSignature, key: SSHPublicKey) {
+        switch problem {
+        case .keyTypeMismatch:
+            self.init(.keyTypeMismatch, "a \(signature.algorithm.name) signature cannot come from a \(key.type.name) key")
+        case .rsaSignatureTooLong:
+            self.init(.invalidSignature, "the RSA signature is longer than the modulus")
+        case .sha1NotAllowed:
+            self.init(.algorithmNotAllowed, "ssh-rsa (SHA-1) signatures are refused; sign with rsa-sha2-256 or rsa-sha2-512")
+        case .invalid:
+            self.init(.invalidSignature, "the \(signature.algorithm.name) signature does not verify with key \(key.sha256Fingerprint)")
+        case .noUserPresence:
+            self.init(.userPresenceRequired, "the security key signed without user presence (no touch)")
+        case .noUserVerification:
+            self.init(.userPresenceRequired, "the security key signed without user verification (no PIN)")
+        }
+    }
+}
+
 /// What a verifier accepts beyond a mathematically valid signature.
 public struct SSHVerificationPolicy: Sendable, Hashable {
     /// Accept `ssh-rsa` (PKCS#1 v1.5 with SHA-1). Only crtauth v0/v1 interoperability needs it.
@@ -121,19 +147,34 @@ extension SSHPublicKey {
     /// ``SSHKeyError/Code-swift.struct/keyTypeMismatch`` (algorithm does not fit the key),
     /// ``SSHKeyError/Code-swift.struct/algorithmNotAllowed`` or
     /// ``SSHKeyError/Code-swift.struct/userPresenceRequired``.
+    @inlinable
     public func verify(_ signature: SSHSignature, for data: some DataProtocol, policy: SSHVerificationPolicy = .standard) throws {
-        // One non-generic body over contiguous bytes: the hot path is then specialised inside
-        // this module, whatever collection the caller passes.
-        if let done: Void = try data.withContiguousStorageIfAvailable({ try self.verify(signature, bytes: UnsafeRawBufferPointer($0), policy: policy) }) {
-            return done
+        if let problem = self.problem(with: signature, for: data, policy: policy) {
+            throw SSHKeyError(problem, signature: signature, key: self)
         }
-        try Array(data).withUnsafeBytes { try self.verify(signature, bytes: $0, policy: policy) }
     }
 
-    private func verify(_ signature: SSHSignature, bytes data: UnsafeRawBufferPointer, policy: SSHVerificationPolicy) throws {
-        guard signature.algorithm.keyType == self.type else {
-            throw SSHKeyError(.keyTypeMismatch, "a \(signature.algorithm.name) signature cannot come from a \(self.type.name) key")
+    /// `true` when ``verify(_:for:policy:)`` would not throw.
+    @inlinable
+    public func isValidSignature(_ signature: SSHSignature, for data: some DataProtocol, policy: SSHVerificationPolicy = .standard) -> Bool {
+        self.problem(with: signature, for: data, policy: policy) == nil
+    }
+
+    /// Inlinable so that callers get it specialised for their collection; the work is one
+    /// non-generic body over contiguous bytes.
+    @inlinable
+    func problem(with signature: SSHSignature, for data: some DataProtocol, policy: SSHVerificationPolicy) -> SignatureProblem? {
+        if let problem = data.withContiguousStorageIfAvailable({ self.problem(with: signature, bytes: UnsafeRawBufferPointer($0), policy: policy) }) {
+            return problem
         }
+        return Array(data).withUnsafeBytes { self.problem(with: signature, bytes: $0, policy: policy) }
+    }
+
+    /// Why a signature is not acceptable, or `nil` when it is. No error is made here: a wrong
+    /// signature (an expected outcome on servers) costs no more than a right one.
+    @usableFromInline
+    func problem(with signature: SSHSignature, bytes data: UnsafeRawBufferPointer, policy: SSHVerificationPolicy) -> SignatureProblem? {
+        guard signature.algorithm.keyType == self.type else { return .keyTypeMismatch }
         let valid: Bool
         switch self.backing {
         case .ed25519(let key):
@@ -145,24 +186,16 @@ extension SSHPublicKey {
         case .p521(let key):
             valid = Self.checkECDSA(signature.rawSignature) { try key.isValidSignature(.init(rawRepresentation: $0), for: SHA512.hash(data: data)) }
         case .rsa(let rsa):
-            let width = (rsa.bitCount + 7) / 8
-            guard signature.rawSignature.count <= width else {
-                throw SSHKeyError(.invalidSignature, "the RSA signature is longer than the modulus")
-            }
-            // OpenSSH and paramiko left-pad short signatures; so do we.
-            let padded = signature.rawSignature.count == width ? signature.rawSignature
-                : [UInt8](repeating: 0, count: width - signature.rawSignature.count) + signature.rawSignature
-            let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: padded)
+            let raw = signature.rawSignature[...]
+            guard raw.count <= rsa.signatureWidth else { return .rsaSignatureTooLong }
             switch signature.algorithm {
             case .rsaSHA256:
-                valid = rsa.key.isValidSignature(rsaSignature, for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
+                valid = rsa.isValidPKCS1(raw, digest: SHA256.hash(data: data))
             case .rsaSHA512:
-                valid = rsa.key.isValidSignature(rsaSignature, for: SHA512.hash(data: data), padding: .insecurePKCS1v1_5)
+                valid = rsa.isValidPKCS1(raw, digest: SHA512.hash(data: data))
             default:
-                guard policy.allowsInsecureSHA1RSA else {
-                    throw SSHKeyError(.algorithmNotAllowed, "ssh-rsa (SHA-1) signatures are refused; sign with rsa-sha2-256 or rsa-sha2-512")
-                }
-                valid = rsa.key.isValidSignature(rsaSignature, for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
+                guard policy.allowsInsecureSHA1RSA else { return .sha1NotAllowed }
+                valid = rsa.isValidPKCS1(raw, digest: Insecure.SHA1.hash(data: data))
             }
         case .skEd25519(let key, let application):
             let message = Self.securityKeyMessage(application: application, signature: signature, data: data)
@@ -171,22 +204,20 @@ extension SSHPublicKey {
             let message = Self.securityKeyMessage(application: application, signature: signature, data: data)
             valid = Self.checkECDSA(signature.rawSignature) { try key.isValidSignature(.init(rawRepresentation: $0), for: SHA256.hash(data: message)) }
         }
-        guard valid else {
-            throw SSHKeyError(.invalidSignature, "the \(signature.algorithm.name) signature does not verify with key \(self.sha256Fingerprint)")
-        }
+        guard valid else { return .invalid }
         if let flags = signature.securityKeyFlags {
-            if policy.requiresUserPresence, flags & SSHSignature.userPresentFlag == 0 {
-                throw SSHKeyError(.userPresenceRequired, "the security key signed without user presence (no touch)")
-            }
-            if policy.requiresUserVerification, flags & SSHSignature.userVerifiedFlag == 0 {
-                throw SSHKeyError(.userPresenceRequired, "the security key signed without user verification (no PIN)")
-            }
+            if policy.requiresUserPresence, flags & SSHSignature.userPresentFlag == 0 { return .noUserPresence }
+            if policy.requiresUserVerification, flags & SSHSignature.userVerifiedFlag == 0 { return .noUserVerification }
         }
+        return nil
     }
 
-    /// `true` when ``verify(_:for:policy:)`` would not throw.
-    public func isValidSignature(_ signature: SSHSignature, for data: some DataProtocol, policy: SSHVerificationPolicy = .standard) -> Bool {
-        (try? self.verify(signature, for: data, policy: policy)) != nil
+    /// crtauth v0/v1's signature: bare PKCS#1 v1.5 with SHA-1 (no SSH blob around it), short
+    /// ones left-padded. Only for crtauth's legacy versions, hence package access; `false` for a
+    /// key that is not RSA.
+    package func isValidLegacyRSASignature(_ signature: ArraySlice<UInt8>, for data: ArraySlice<UInt8>) -> Bool {
+        guard case .rsa(let rsa) = self.backing, !signature.isEmpty else { return false }
+        return data.withUnsafeBytes { rsa.isValidPKCS1(signature, digest: Insecure.SHA1.hash(data: $0)) }
     }
 
     private static func checkECDSA(_ raw: [UInt8], _ body: ([UInt8]) throws -> Bool) -> Bool {

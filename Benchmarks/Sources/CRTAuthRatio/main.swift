@@ -111,9 +111,9 @@ func runBenchmarks() async throws {
             ("createToken v1 RSA-2048 / raw RSA SHA-1 verify", rsaResponse, { rawRSA.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: rsaSignatureBytes), for: Insecure.SHA1.hash(data: rsaSigned), padding: .insecurePKCS1v1_5) }),
             ("createToken v2 Ed25519 / raw Ed25519 verify", edResponse, { rawEd.isValidSignature(edRaw, for: edSignedData) }),
         ] as [(String, String, () -> Bool)] where only == nil || name.contains(only ?? "") {
-            let batch = 20
+            let batch = Int(ProcessInfo.processInfo.environment["BATCH"] ?? "20")!
             var ours: [Double] = [], base: [Double] = []
-            for round in 0..<150 {
+            for round in 0..<(3000 / batch) {
                 let a = await measureAsync(batch) {
                     if case .success = try? await server.createToken(response: text, now: now + 1) { return true }
                     return false
