@@ -69,6 +69,9 @@ package struct SSHWireReader {
     /// Reads a `string` that must be printable ASCII/UTF-8 text (type names, namespaces).
     package mutating func readText(field: String = "string", limit: Int = 1024) throws -> String {
         let raw = try self.readString(field: field, limit: limit)
+        // ASCII (nearly every name in a blob) decodes directly: `String(validating:as:)` is
+        // generic over the encoding and slower.
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let text = String(validating: raw, as: UTF8.self) else {
             throw SSHKeyError(.invalidEncoding, "\(self.what): \(field) is not UTF-8")
         }

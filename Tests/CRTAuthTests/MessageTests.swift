@@ -40,6 +40,29 @@ struct MessageTests {
         #expect(Base64URL.decode("") == [])
     }
 
+    @Test("base64url: every length to 300 agrees with Foundation; a bad character anywhere is refused")
+    func base64urlLengths() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...300 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let text = Base64URL.encode(bytes)
+            let standard = Data(bytes).base64EncodedString()
+            #expect(text == standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
+            #expect(Base64URL.decode(text) == bytes)
+            guard !text.isEmpty else { continue }
+            // The decoder works in groups of 8 characters, then 4, then the rest: a bad
+            // character must be caught in each.
+            for position in Set([0, text.utf8.count / 2, text.utf8.count - 1, Int.random(in: 0..<text.utf8.count)]) {
+                // ("=" only inside: at the end it can be padding.)
+                for bad in [UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "@"), 0, 0x80, 0xFF] + (position < text.utf8.count - 2 ? [UInt8(ascii: "=")] : []) {
+                    var corrupt = Array(text.utf8)
+                    corrupt[position] = bad
+                    #expect(Base64URL.decode(String(decoding: corrupt, as: UTF8.self)) == nil, "length \(length), position \(position), byte \(bad)")
+                }
+            }
+        }
+    }
+
     @Test("msgpack: shortest form out (str8 at 32), every width in")
     func msgpack() throws {
         var writer = MessagePackWriter()

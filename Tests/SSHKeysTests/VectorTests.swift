@@ -7,6 +7,30 @@ import TestSupport
 struct VectorTests {
     static let sshsigNames = ["rsa", "ecdsa", "ed25519", "ed25519_sk", "ecdsa_sk"]
 
+    @Test("type and algorithm names are OpenSSH's, each looked up to itself")
+    func names() {
+        #expect(SSHKeyType.all.map(\.name) == [
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+        ])
+        #expect(SSHKeyType.all.map(\.certificateName) == [
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp521-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+            "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        ])
+        for type in SSHKeyType.all {
+            #expect(SSHKeyType(name: type.name) == type)
+            #expect(Set(SSHKeyType.all.filter { $0 == type }.map(\.name)) == [type.name])
+        }
+        #expect(SSHSignatureAlgorithm.all.map(\.name) == [
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+        ])
+        #expect(SSHSignatureAlgorithm.all.map(\.keyType) == [.ed25519, .ecdsaP256, .ecdsaP384, .ecdsaP521, .rsa, .rsa, .rsa, .securityKeyEd25519, .securityKeyECDSAP256])
+        for algorithm in SSHSignatureAlgorithm.all { #expect(SSHSignatureAlgorithm(name: algorithm.name) == algorithm) }
+        #expect(SSHKeyType(name: "ssh-dss") == nil && SSHSignatureAlgorithm(name: "ssh-rsa ") == nil)
+    }
+
     @Test("OpenSSH's SSHSIG test data verifies", arguments: sshsigNames)
     func opensshSSHSig(_ name: String) throws {
         let namespace = try Vectors.text("openssh-sshsig/namespace")

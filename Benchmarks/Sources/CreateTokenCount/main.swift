@@ -5,18 +5,18 @@ import Foundation
 import SSHKeys
 import _CryptoExtras
 
-// Repeats createToken (or the raw primitive it is compared with) N times, for instruction
+// Repeats createToken (or the raw primitive it is compared with, or token validation) N times, for instruction
 // counts under valgrind (scripts/count-create-token): on a noisy machine, instructions per
 // operation are exact where times are not. Everything is fixed — keys (the test vectors),
 // challenge randomness, clock — so two runs differing only in N give the exact count of one
 // operation. A plain synchronous main: the async main's signal wait does not run under
 // valgrind.
 //
-//   CreateTokenCount v1|v2|raw-v1|raw-v2 N
+//   CreateTokenCount v1|v2|raw-v1|raw-v2|validate N
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let iterations = Int(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: CreateTokenCount v1|v2|raw-v1|raw-v2 N\n".utf8))
+    FileHandle.standardError.write(Data("usage: CreateTokenCount v1|v2|raw-v1|raw-v2|validate N\n".utf8))
     exit(2)
 }
 let mode = arguments[1]
@@ -69,6 +69,11 @@ func run(mode: String, iterations: Int) async throws {
         let key = try Curve25519.Signing.PublicKey(rawRepresentation: ed.publicKey.wireBlob.suffix(32))
         let raw = sshsig.signature.rawSignature
         for _ in 0..<iterations { ok = key.isValidSignature(raw, for: signed) && ok }
+    case "validate":
+        let token = server.issueToken(for: "alice", now: now).encoded
+        for _ in 0..<iterations {
+            if case .success = try server.validateToken(token, now: now + 1) {} else { ok = false }
+        }
     default:
         throw Failure(description: "unknown mode \(mode)")
     }
