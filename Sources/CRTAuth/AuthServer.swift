@@ -210,6 +210,7 @@ public struct AuthServer: Sendable {
         return true
     }
 
+    @inline(__always)
     private func lookup(_ username: String) async throws -> KeyLookup {
         do {
             return try await self.state.keyProvider.keys(for: username)
@@ -237,7 +238,7 @@ public struct AuthServer: Sendable {
         guard challenge.isAuthentic(self.prepared) else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: username))
         }
-        guard equalBytes(challenge.serverNameBytes, self.state.serverNameBytes) else {
+        guard challenge.hasServerName(self.state.serverNameBytes) else {
             return .failure(AuthenticationFailure(reason: .wrongServer, username: username))
         }
         if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }

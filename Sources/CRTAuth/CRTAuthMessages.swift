@@ -137,8 +137,16 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
     public var fingerprint: [UInt8] { Array(self.storage[self.fingerprintRange]) }
     /// The server name (validated as UTF-8 when parsed).
     public var serverName: String { String(decoding: self.storage[self.serverNameRange], as: UTF8.self) }
-    /// The server name's bytes, for comparing without making a string.
-    var serverNameBytes: ArraySlice<UInt8> { self.storage[self.serverNameRange] }
+    /// Whether the server name is `expected` (compared as bytes, making no string).
+    func hasServerName(_ expected: [UInt8]) -> Bool {
+        self.serverNameRange.count == expected.count && expected.withUnsafeBytes { expected in
+            self.storage.withUnsafeBytes(at: self.serverNameRange) { name in
+                // Not `elementsEqual`: its generic iteration costs several times this loop.
+                for i in 0..<name.count where name[i] != expected[i] { return false }
+                return true
+            }
+        }
+    }
 
     /// What the client signs: the whole message for v1, the inner XDR challenge for v0.
     public var signedBytes: ArraySlice<UInt8> {
@@ -429,10 +437,10 @@ protocol MACProtected {
 }
 
 extension MACProtected {
-    var mac: ArraySlice<UInt8> { self.storage[self.macRange] }
-
     func isAuthentic(_ secrets: PreparedSecrets) -> Bool {
-        secrets.isValid(self.mac, over: self.storage[self.macInput], version: self.version)
+        self.storage.withUnsafeBytes(at: self.macRange) { mac in
+            self.storage.withUnsafeBytes(at: self.macInput) { secrets.isValid(mac, over: $0, version: self.version) }
+        }
     }
 }
 

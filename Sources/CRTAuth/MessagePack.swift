@@ -136,11 +136,7 @@ package struct MessagePackWriter {
     package init(capacity: Int = 128) { self.bytes.reserveCapacity(capacity) }
 
     private mutating func bigEndian(_ value: UInt64, _ width: Int) {
-        var shift = (width - 1) * 8
-        while shift >= 0 {
-            self.bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-            shift -= 8
-        }
+        withUnsafeBytes(of: value.bigEndian) { self.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[(8 - width)...])) }
     }
 
     package mutating func writeUInt(_ value: UInt64) {

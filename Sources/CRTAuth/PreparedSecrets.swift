@@ -56,33 +56,33 @@ struct PreparedSecrets: Sendable {
 
     /// Whether `mac` is the v0 (HMAC-SHA1) or v1/v2 (HMAC-SHA256) MAC of `input` under any
     /// secret. Constant-time in the MAC bytes.
-    func isValid(_ mac: ArraySlice<UInt8>, over input: ArraySlice<UInt8>, version: CRTAuthVersion) -> Bool {
-        input.withUnsafeBytes { raw in
-            if version == .v0 {
-                return self.sha1.contains { Self.mac($0, raw) { constantTimeEqual($0, mac) } }
-            }
-            return self.sha256.contains { Self.mac($0, raw) { constantTimeEqual($0, mac) } }
+    func isValid(_ mac: UnsafeRawBufferPointer, over input: UnsafeRawBufferPointer, version: CRTAuthVersion) -> Bool {
+        if version == .v0 {
+            return self.sha1.contains { Self.mac($0, input) { constantTimeEqual($0, mac) } }
         }
+        return self.sha256.contains { Self.mac($0, input) { constantTimeEqual($0, mac) } }
+    }
+
+    /// ``isValid(_:over:version:)`` for byte slices.
+    func isValid(_ mac: ArraySlice<UInt8>, over input: ArraySlice<UInt8>, version: CRTAuthVersion) -> Bool {
+        mac.withUnsafeBytes { mac in input.withUnsafeBytes { self.isValid(mac, over: $0, version: version) } }
     }
 }
 
 /// Compares two byte sequences of equal length without an early exit.
-func constantTimeEqual(_ computed: UnsafeRawBufferPointer, _ expected: ArraySlice<UInt8>) -> Bool {
+func constantTimeEqual(_ computed: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer) -> Bool {
     guard computed.count == expected.count else { return false }
-    return expected.withUnsafeBytes { expected in
-        var difference: UInt8 = 0
-        for i in 0..<computed.count { difference |= computed[i] ^ expected[i] }
-        return difference == 0
-    }
+    var difference: UInt8 = 0
+    for i in 0..<computed.count { difference |= computed[i] ^ expected[i] }
+    return difference == 0
 }
 
-/// Byte equality over contiguous memory, for values that are not secret.
-func equalBytes(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    return a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
-            for i in 0..<a.count where a[i] != b[i] { return false }
-            return true
+extension ArraySlice<UInt8> {
+    /// Hands `body` the bytes at `range` (indices of the base array) without making a slice,
+    /// each of which would count a reference to the buffer.
+    func withUnsafeBytes<Result>(at range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        self.withUnsafeBytes { bytes in
+            body(UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - self.startIndex)..<(range.upperBound - self.startIndex)]))
         }
     }
 }
