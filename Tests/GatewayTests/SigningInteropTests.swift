@@ -144,16 +144,25 @@ struct SigningInteropTests {
             defer { agent.stop() }
             try agent.add(key)
             for body in ["", #"{"query": "hostname=web01"}"#] {
-                let fields = Self.headers(try Self.peer(["serveradmin-sign"] + (body.isEmpty ? [] : [body]), environment: agent.environment))
-                #expect(fields.count == 3)
                 let method = body.isEmpty ? "GET" : "POST"
-                let answer = try curl(gateway.url("/whoami"), method: method, headers: fields, body: body.isEmpty ? nil : body)
-                #expect(answer.status == 200, "\(key) \(method): \(answer.body)")
-                #expect(Self.identity(answer)["scheme"] == "serveradmin" && Self.identity(answer)["user"] == "alice")
-                #expect(try curl(gateway.url("/whoami"), method: method, headers: fields, body: body.isEmpty ? nil : body).status == 401)
-                if !body.isEmpty {
+                // serveradmin's window is ±16 s from the signer's clock: on a loaded CI machine a
+                // Python start-up and three requests have taken longer than that, and the late
+                // requests were (rightly) refused as expired. Such a round is signed again.
+                for attempt in 1...3 {
+                    let started = ContinuousClock.now
+                    let fields = Self.headers(try Self.peer(["serveradmin-sign"] + (body.isEmpty ? [] : [body]), environment: agent.environment))
+                    let answer = try curl(gateway.url("/whoami"), method: method, headers: fields, body: body.isEmpty ? nil : body)
+                    let replayed = try curl(gateway.url("/whoami"), method: method, headers: fields, body: body.isEmpty ? nil : body).status
                     // Another body under the same signatures: a bad signature by a known key, 403.
-                    #expect(try curl(gateway.url("/whoami"), method: "POST", headers: fields, body: "{}").status == 403)
+                    let otherBody = body.isEmpty ? 403 : try curl(gateway.url("/whoami"), method: "POST", headers: fields, body: "{}").status
+                    let passed = fields.count == 3 && answer.status == 200 && replayed == 401 && otherBody == 403
+                    if !passed, attempt < 3, ContinuousClock.now - started > .seconds(12) { continue }
+                    #expect(fields.count == 3)
+                    #expect(answer.status == 200, "\(key) \(method): \(answer.body)")
+                    #expect(Self.identity(answer)["scheme"] == "serveradmin" && Self.identity(answer)["user"] == "alice")
+                    #expect(replayed == 401)
+                    #expect(otherBody == 403)
+                    break
                 }
             }
         }
