@@ -62,11 +62,6 @@ struct PreparedSecrets: Sendable {
         }
         return self.sha256.contains { Self.mac($0, input) { constantTimeEqual($0, mac) } }
     }
-
-    /// ``isValid(_:over:version:)`` for byte slices.
-    func isValid(_ mac: ArraySlice<UInt8>, over input: ArraySlice<UInt8>, version: CRTAuthVersion) -> Bool {
-        mac.withUnsafeBytes { mac in input.withUnsafeBytes { self.isValid(mac, over: $0, version: version) } }
-    }
 }
 
 /// Compares two byte sequences of equal length without an early exit.

@@ -180,8 +180,10 @@ struct PreparedSecretsTests {
             message.withUnsafeBytes { input in mac.withUnsafeMutableBytes { prepared.sha256MAC(of: input, into: $0) } }
             #expect(mac == Array(HMAC<SHA256>.authenticationCode(for: message, using: key)))
             #expect(prepared.sha1MAC(message) == Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: key)))
-            #expect(prepared.isValid(Array(HMAC<SHA256>.authenticationCode(for: message, using: key))[...], over: message[...], version: .v1))
-            #expect(!prepared.isValid([UInt8](repeating: 0, count: 32)[...], over: message[...], version: .v1))
+            message.withUnsafeBytes { input in
+                #expect(Array(HMAC<SHA256>.authenticationCode(for: message, using: key)).withUnsafeBytes { prepared.isValid($0, over: input, version: .v1) })
+                #expect(![UInt8](repeating: 0, count: 32).withUnsafeBytes { prepared.isValid($0, over: input, version: .v1) })
+            }
         }
     }
 }

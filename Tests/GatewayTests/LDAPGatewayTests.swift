@@ -8,6 +8,23 @@ import Testing
 /// `crtauth serve --store ldap://…` against a real slapd on loopback.
 @Suite("crtauth serve with an LDAP key source", .serialized)
 struct LDAPGatewayTests {
+    /// alice's LDIF entry: a POSIX account holding `key` (openssh-lpk's `sshPublicKey`).
+    static func alice(dn: String, key: SSHPrivateKey) -> String {
+        """
+        dn: \(dn)
+        objectClass: inetOrgPerson
+        objectClass: posixAccount
+        objectClass: ldapPublicKey
+        cn: alice
+        sn: alice
+        uid: alice
+        uidNumber: 1001
+        gidNumber: 1001
+        homeDirectory: /home/alice
+        sshPublicKey: \(key.publicKey.openSSHLine(comment: "alice"))
+        """
+    }
+
     @Test("keys from the directory (crtauth's layout and group), bind password from a file; slapd stopped: 503, /healthz 503; back after a restart")
     func gateway() async throws {
         let key = SSHPrivateKey(Curve25519.Signing.PrivateKey())
@@ -27,17 +44,7 @@ struct LDAPGatewayTests {
             objectClass: organizationalRole
             cn: groups
 
-            dn: uid=alice,cn=users,\(base)
-            objectClass: inetOrgPerson
-            objectClass: posixAccount
-            objectClass: ldapPublicKey
-            cn: alice
-            sn: alice
-            uid: alice
-            uidNumber: 1001
-            gidNumber: 1001
-            homeDirectory: /home/alice
-            sshPublicKey: \(key.publicKey.openSSHLine(comment: "alice"))
+            \(Self.alice(dn: "uid=alice,cn=users,\(base)", key: key))
 
             dn: cn=ops,cn=groups,\(base)
             objectClass: posixGroup
@@ -86,17 +93,7 @@ struct LDAPGatewayTests {
             o: Example
             dc: example
 
-            dn: uid=alice,\(base)
-            objectClass: inetOrgPerson
-            objectClass: posixAccount
-            objectClass: ldapPublicKey
-            cn: alice
-            sn: alice
-            uid: alice
-            uidNumber: 1001
-            gidNumber: 1001
-            homeDirectory: /home/alice
-            sshPublicKey: \(key.publicKey.openSSHLine(comment: "alice"))
+            \(Self.alice(dn: "uid=alice,\(base)", key: key))
 
             """, tls: (certificate, privateKey))
         defer { slapd.stop() }
