@@ -243,30 +243,38 @@ public struct AuthServer: Sendable {
         }
         if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
         if challenge.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: username)) }
+        let signature = response.signatureSlice
 
-        let verified: (signer: SSHPublicKey, registered: SSHPublicKey)?
+        let keys: [UserKey]
         switch try await self.lookup(username) {
         case .refused:
             return .failure(AuthenticationFailure(reason: .refused, username: username))
         case .noSuchUser:
             // Same work and the same answer as a wrong signature.
             if challenge.version == .v2 {
-                CRTAuthV2Verifier.decoyVerify(try CRTAuthV2Verifier.signature(of: response), challenge: challenge)
+                CRTAuthV2Verifier.decoyVerify(try CRTAuthV2Verifier.parse(signature), challenge: challenge)
             } else {
-                _ = Decoys.rsa?.isValidLegacyRSASignature(response.signatureSlice, for: challenge.signedBytes)
+                _ = Decoys.rsa?.isValidLegacyRSASignature(signature, for: challenge.signedBytes)
             }
             return .failure(AuthenticationFailure(reason: .unknownUser, username: username))
-        case .keys(let keys):
-            verified = challenge.version == .v2
-                ? try CRTAuthV2Verifier.verify(response: response, challenge: challenge, keys: self.usableKeys(keys, version: .v2, now: now), now: now)
-                : Self.verifyV1(signature: response.signatureSlice, over: challenge.signedBytes, keys: keys, now: now).map { ($0, $0) }
+        case .keys(let found):
+            keys = found
         }
-        guard let verified else {
+        if challenge.version == .v2 {
+            guard let (signer, registered) = try CRTAuthV2Verifier.verify(signature: signature, challenge: challenge, keys: self.usableKeys(keys, version: .v2, now: now), now: now) else {
+                return .failure(AuthenticationFailure(reason: .badSignature, username: username))
+            }
+            return self.succeed(username, key: signer, registered: registered, scheme: challenge.version.handshakeScheme, now: now)
+        }
+        guard let key = Self.verifyV1(signature: signature, over: challenge.signedBytes, keys: keys, now: now) else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
-        self.state.keyProvider.keyUsed(verified.registered, by: username, at: now)
-        let token = self.issueToken(for: username, now: now)
-        return .success((token, AuthenticatedIdentity(username: username, key: verified.signer, scheme: challenge.version.handshakeScheme)))
+        return self.succeed(username, key: key, registered: key, scheme: challenge.version.handshakeScheme, now: now)
+    }
+
+    private func succeed(_ username: String, key: SSHPublicKey, registered: SSHPublicKey, scheme: String, now: UInt64) -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
+        self.state.keyProvider.keyUsed(registered, by: username, at: now)
+        return .success((self.issueToken(for: username, now: now), AuthenticatedIdentity(username: username, key: key, scheme: scheme)))
     }
 
     /// v0/v1: raw RSA PKCS#1 v1.5 SHA-1 by the (first matching) usable RSA key.

@@ -221,50 +221,75 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
     /// Parses challenge bytes in place (a response's, without copying them).
     init(slice bytes: ArraySlice<UInt8>) throws {
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the challenge is empty") }
-        self.storage = bytes
-        if first == Magic.verifiable {
-            (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 challenge", limit: 4096)
-            var inner = XDRReader(bytes[self.macInput], what: "v0 challenge payload")
-            try inner.readMagic(Magic.challenge)
-            self.version = .v0
-            self.uniqueDataRange = try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data").indices
-            self.validFrom = UInt64(try inner.readUInt32("valid_from"))
-            self.validTo = UInt64(try inner.readUInt32("valid_to"))
-            self.fingerprintRange = try inner.readOpaque("fingerprint", limit: CRTAuthLimits.fingerprintLength).indices
-            self.serverNameRange = try inner.readUTF8("server name", limit: CRTAuthLimits.maximumServerNameLength).indices
-            self.username = try inner.readString("username", limit: CRTAuthLimits.maximumUsernameLength)
-            try inner.expectEnd()
-            return
-        }
+        // Each parser builds the value once: assigning `self`'s fields on two paths made the
+        // compiler build it in a temporary and copy it out (reference counts more).
+        self = first == Magic.verifiable ? try Self(v0: bytes) : try Self(messagePack: bytes)
+    }
+
+    private init(v0 bytes: ArraySlice<UInt8>) throws {
+        let (macInput, macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 challenge", limit: 4096)
+        var inner = XDRReader(bytes[macInput], what: "v0 challenge payload")
+        try inner.readMagic(Magic.challenge)
+        let uniqueData = try inner.readFixed(CRTAuthLimits.uniqueDataLength, "unique data").indices
+        let validFrom = UInt64(try inner.readUInt32("valid_from"))
+        let validTo = UInt64(try inner.readUInt32("valid_to"))
+        let fingerprint = try inner.readOpaque("fingerprint", limit: CRTAuthLimits.fingerprintLength).indices
+        let serverName = try inner.readUTF8("server name", limit: CRTAuthLimits.maximumServerNameLength).indices
+        let username = try inner.readString("username", limit: CRTAuthLimits.maximumUsernameLength)
+        try inner.expectEnd()
+        self.init(
+            version: .v0, validFrom: validFrom, validTo: validTo, username: username, storage: bytes, macInput: macInput, macRange: macRange,
+            uniqueDataRange: uniqueData, fingerprintRange: fingerprint, serverNameRange: serverName
+        )
+    }
+
+    private init(messagePack bytes: ArraySlice<UInt8>) throws {
         var reader = MessagePackReader(bytes, what: "challenge")
-        let version = try reader.readUInt("version")
-        guard version == 1 || version == 2 else {
-            throw CRTAuthError(.unsupportedVersion, "challenge version \(version) is not supported")
+        let number = try reader.readUInt("version")
+        guard number == 1 || number == 2 else {
+            throw CRTAuthError(.unsupportedVersion, "challenge version \(number) is not supported")
         }
         guard try reader.readUInt("magic") == UInt64(Magic.challenge) else {
             throw CRTAuthError(.wrongMessageType, "not a challenge")
         }
-        self.version = version == 1 ? .v1 : .v2
-        let uniqueLength = version == 1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
-        self.uniqueDataRange = try reader.readBinaryRange("unique data", limit: uniqueLength)
-        guard self.uniqueDataRange.count == uniqueLength else {
+        let uniqueLength = number == 1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
+        let uniqueData = try reader.readBinaryRange("unique data", limit: uniqueLength)
+        guard uniqueData.count == uniqueLength else {
             throw CRTAuthError(.malformed, "challenge unique data must be \(uniqueLength) bytes")
         }
-        self.validFrom = try reader.readUInt("valid_from")
-        self.validTo = try reader.readUInt("valid_to")
-        self.fingerprintRange = try reader.readBinaryRange("fingerprint", limit: version == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32)
-        let fingerprintLength = self.fingerprintRange.count
-        if version == 1, fingerprintLength != CRTAuthLimits.fingerprintLength {
+        let validFrom = try reader.readUInt("valid_from")
+        let validTo = try reader.readUInt("valid_to")
+        let fingerprint = try reader.readBinaryRange("fingerprint", limit: number == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32)
+        if number == 1, fingerprint.count != CRTAuthLimits.fingerprintLength {
             throw CRTAuthError(.malformed, "a v1 challenge fingerprint is 6 bytes")
         }
-        if version == 2, fingerprintLength == 0 || fingerprintLength % 32 != 0 {
+        if number == 2, fingerprint.isEmpty || fingerprint.count % 32 != 0 {
             throw CRTAuthError(.malformed, "a v2 challenge carries whole SHA-256 fingerprints")
         }
-        self.serverNameRange = try reader.readUTF8Range("server name", limit: CRTAuthLimits.maximumServerNameLength)
-        self.username = try reader.readString("username", limit: 1024)
-        (self.macInput, self.macRange) = try reader.readFinalMAC()
+        let serverName = try reader.readUTF8Range("server name", limit: CRTAuthLimits.maximumServerNameLength)
+        let username = try reader.readString("username", limit: 1024)
+        let (macInput, macRange) = try reader.readFinalMAC()
+        self.init(
+            version: number == 1 ? .v1 : .v2, validFrom: validFrom, validTo: validTo, username: username, storage: bytes, macInput: macInput, macRange: macRange,
+            uniqueDataRange: uniqueData, fingerprintRange: fingerprint, serverNameRange: serverName
+        )
     }
 
+    private init(
+        version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, storage: ArraySlice<UInt8>, macInput: Range<Int>, macRange: Range<Int>,
+        uniqueDataRange: Range<Int>, fingerprintRange: Range<Int>, serverNameRange: Range<Int>
+    ) {
+        self.version = version
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.username = username
+        self.storage = storage
+        self.macInput = macInput
+        self.macRange = macRange
+        self.uniqueDataRange = uniqueDataRange
+        self.fingerprintRange = fingerprintRange
+        self.serverNameRange = serverNameRange
+    }
 }
 
 // MARK: - Response
@@ -311,27 +336,33 @@ public struct CRTAuthResponse: Hashable, Sendable {
     public init(decoding text: String) throws {
         let bytes = try decodeMessage(text, what: "response")
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the response is empty") }
+        // Fields are read into locals and `self` is assigned once: assigning it on two paths
+        // made the compiler build it in a temporary and copy it out (a reference count more).
+        let version: CRTAuthVersion, challenge: ArraySlice<UInt8>, signature: ArraySlice<UInt8>
         if first == Magic.response {
             var reader = XDRReader(bytes, what: "v0 response")
             try reader.readMagic(Magic.response)
-            self.signatureSlice = try reader.readOpaque("signature", limit: CRTAuthLimits.maximumSignatureLength)
-            self.challengeSlice = try reader.readOpaque("challenge", limit: 4096)
+            signature = try reader.readOpaque("signature", limit: CRTAuthLimits.maximumSignatureLength)
+            challenge = try reader.readOpaque("challenge", limit: 4096)
             try reader.expectEnd()
-            self.version = .v0
-            return
+            version = .v0
+        } else {
+            var reader = MessagePackReader(bytes, what: "response")
+            let number = try reader.readUInt("version")
+            guard number == 1 || number == 2 else {
+                throw CRTAuthError(.unsupportedVersion, "response version \(number) is not supported")
+            }
+            guard try reader.readUInt("magic") == UInt64(Magic.response) else {
+                throw CRTAuthError(.wrongMessageType, "not a response")
+            }
+            version = number == 1 ? .v1 : .v2
+            challenge = try reader.readBinary("challenge", limit: 8192)
+            signature = try reader.readBinary("signature", limit: number == 1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024)
+            try reader.expectEnd()
         }
-        var reader = MessagePackReader(bytes, what: "response")
-        let version = try reader.readUInt("version")
-        guard version == 1 || version == 2 else {
-            throw CRTAuthError(.unsupportedVersion, "response version \(version) is not supported")
-        }
-        guard try reader.readUInt("magic") == UInt64(Magic.response) else {
-            throw CRTAuthError(.wrongMessageType, "not a response")
-        }
-        self.version = version == 1 ? .v1 : .v2
-        self.challengeSlice = try reader.readBinary("challenge", limit: 8192)
-        self.signatureSlice = try reader.readBinary("signature", limit: version == 1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024)
-        try reader.expectEnd()
+        self.version = version
+        self.challengeSlice = challenge
+        self.signatureSlice = signature
     }
 }
 

@@ -21,10 +21,10 @@ extension CRTAuthV2 {
 /// real key, or against a decoy when the key is not acceptable or the user is unknown — so that
 /// timing does not tell an unknown user or an unregistered key from a wrong signature.
 enum CRTAuthV2Verifier {
-    /// Parses the response's SSHSIG; a malformed one is a 400, for known and unknown users alike.
-    static func signature(of response: CRTAuthResponse) throws -> SSHSig {
+    /// Parses a response's SSHSIG; a malformed one is a 400, for known and unknown users alike.
+    static func parse(_ signature: ArraySlice<UInt8>) throws -> SSHSig {
         do {
-            return try SSHSig(wireBlob: response.signatureSlice)
+            return try SSHSig(wireBlob: signature)
         } catch let error as SSHKeyError {
             throw CRTAuthError(.malformed, "the v2 response signature is not an SSH signature: \(error.message)")
         }
@@ -32,8 +32,8 @@ enum CRTAuthV2Verifier {
 
     /// Returns the key that authenticated (the certified key for a certificate) and the
     /// registered key that let it in (the CA for a certificate), or nil.
-    static func verify(response: CRTAuthResponse, challenge: CRTAuthChallenge, keys: [UserKey], now: UInt64) throws -> (signer: SSHPublicKey, registered: SSHPublicKey)? {
-        let signature = try self.signature(of: response)
+    static func verify(signature: ArraySlice<UInt8>, challenge: CRTAuthChallenge, keys: [UserKey], now: UInt64) throws -> (signer: SSHPublicKey, registered: SSHPublicKey)? {
+        let signature = try self.parse(signature)
         let namespace = CRTAuthV2.namespace(serverName: challenge.serverName)
         let registered: UserKey?
         switch signature.signer {

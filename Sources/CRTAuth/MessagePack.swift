@@ -74,13 +74,13 @@ package struct MessagePackReader {
     package mutating func readString(_ field: String, limit: Int) throws -> String {
         // Checked first, then decoded: `String(validating:as:)` is generic over the encoding and
         // costs more than both for the ASCII names crtauth carries.
-        String(decoding: self.bytes[try self.readUTF8Range(field, limit: limit)], as: UTF8.self)
+        self.bytes.withUnsafeBytes(at: try self.readUTF8Range(field, limit: limit)) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Where the bytes of a `str` of any width, at most `limit` bytes, are; checked to be UTF-8.
     package mutating func readUTF8Range(_ field: String, limit: Int) throws -> Range<Int> {
         let range = try self.readStringRange(field, limit: limit)
-        guard isValidUTF8(self.bytes[range]) else { throw self.notUTF8(field) }
+        guard self.bytes.withUnsafeBytes(at: range, isValidUTF8) else { throw self.notUTF8(field) }
         return range
     }
 
@@ -181,7 +181,7 @@ package struct MessagePackWriter {
 }
 
 /// Whether `bytes` are valid UTF-8, with a fast path for ASCII (all crtauth names in practice).
-func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
     bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
 }
 

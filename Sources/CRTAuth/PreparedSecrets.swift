@@ -8,9 +8,9 @@ import Foundation
 /// are computed once per secret, so each MAC costs only the message and finalisation blocks,
 /// and no generic code runs on the hot path (token validation must reach 1,000,000/s). Tests
 /// check it against swift-crypto's `HMAC` byte for byte. Copies of the prepared states are
-/// independent (swift-crypto's hash states are copy-on-write), so one value serves concurrent
-/// requests.
-struct PreparedSecrets: Sendable {
+/// independent (swift-crypto's hash states are copy-on-write), so one object serves concurrent
+/// requests; it is a class so that passing it around counts one reference, not two.
+final class PreparedSecrets: Sendable {
     private struct Prepared<H: HashFunction>: Sendable {
         var inner: H
         var outer: H

@@ -62,7 +62,7 @@ package struct XDRReader {
     /// The bytes of a string, checked to be UTF-8.
     package mutating func readUTF8(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
         let raw = try self.readOpaque(field, limit: limit)
-        guard isValidUTF8(raw) else {
+        guard raw.withUnsafeBytes(isValidUTF8) else {
             throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
         }
         return raw

@@ -38,16 +38,37 @@ func runBenchmarks() async throws {
             let wrongText = CRTAuthResponse(version: .v1, challengeBytes: decoded.challengeBytes, signature: wrong).encoded
             let otherSecret = try AuthServer(configuration: .init(serverName: "bench.example.com", secrets: [SymmetricKey(data: [1, 2, 3])], tokenFormat: .v1), keyProvider: provider)
             let rawKey = try _RSA.Signing.PublicKey(pemRepresentation: rsa.publicKey.spkiPEM)
+            // The two HMAC-SHA256 every v1 createToken computes (check the challenge's MAC, make
+            // the token's), through swift-crypto: its own HMAC API, and the key schedule done
+            // once (as the server does) with only the message and finalisation per MAC.
+            let challengeMACInput = Array(decoded.challengeBytes.dropLast(34))
+            let tokenMACInput = Array(server.issueToken(for: "alice", now: now).bytes.dropLast(34))
+            var key = Array("benchmark-secret".utf8) + [UInt8](repeating: 0, count: 48)
+            var innerKey = SHA256(), outerKey = SHA256()
+            innerKey.update(data: key.map { $0 ^ 0x36 })
+            outerKey.update(data: key.map { $0 ^ 0x5C })
+            key = []
+            func preparedMAC(_ message: [UInt8]) -> SHA256.Digest {
+                var inner = innerKey, outer = outerKey
+                inner.update(data: message)
+                inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+                return outer.finalize()
+            }
             func succeeded(_ outcome: AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)>?) -> Bool {
                 if case .success = outcome { return true }
                 return false
             }
             let cases: [(String, () async -> Bool)] = [
+                ("base64url decode of the response", { Base64URL.decode(text) != nil }),
                 ("decode response", { (try? CRTAuthResponse(decoding: text)) != nil }),
                 ("parse challenge", { (try? CRTAuthChallenge(bytes: decoded.challengeBytes)) != nil }),
                 ("issue token", { !server.issueToken(for: "alice", now: now).bytes.isEmpty }),
                 ("key lookup", { (try? await provider.keys(for: "alice")) != nil }),
                 ("sha256 fingerprint", { !rsa.publicKey.sha256Fingerprint.isEmpty }),
+                ("two HMAC-SHA256, swift-crypto HMAC", {
+                    HMAC<SHA256>.authenticationCode(for: challengeMACInput, using: secret).byteCount + HMAC<SHA256>.authenticationCode(for: tokenMACInput, using: secret).byteCount == 64
+                }),
+                ("two HMAC-SHA256, prepared key schedule", { preparedMAC(challengeMACInput).withUnsafeBytes { $0.count } + preparedMAC(tokenMACInput).withUnsafeBytes { $0.count } == 64 }),
                 ("raw verify", { rawKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: decoded.signature), for: Insecure.SHA1.hash(data: decoded.challengeBytes), padding: .insecurePKCS1v1_5) }),
                 ("SSH verify", { rsa.publicKey.isValidSignature(SSHSignature(algorithm: .insecureRSASHA1, rawSignature: decoded.signature), for: decoded.challengeBytes, policy: .insecureLegacySHA1) }),
                 ("decode, parse, SSH verify, issue (sync)", {
