@@ -421,29 +421,37 @@ public struct CRTAuthToken: Hashable, Sendable, MACProtected {
 
     public init(bytes: [UInt8]) throws {
         guard let first = bytes.first else { throw CRTAuthError(.truncated, "the token is empty") }
-        self.bytes = bytes
+        // Fields are read into locals and `self` is assigned once (see CRTAuthResponse).
+        let version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, macInput: Range<Int>, macRange: Range<Int>
         if first == Magic.verifiable {
-            (self.macInput, self.macRange) = try VerifiablePayload.unwrap(bytes[...], what: "v0 token", limit: 1024)
-            var inner = XDRReader(bytes[self.macInput], what: "v0 token payload")
+            (macInput, macRange) = try VerifiablePayload.unwrap(bytes[...], what: "v0 token", limit: 1024)
+            var inner = XDRReader(bytes[macInput], what: "v0 token payload")
             try inner.readMagic(Magic.token)
-            self.validFrom = UInt64(try inner.readUInt32("valid_from"))
-            self.validTo = UInt64(try inner.readUInt32("valid_to"))
-            self.username = try inner.readString("username", limit: 1024)
+            validFrom = UInt64(try inner.readUInt32("valid_from"))
+            validTo = UInt64(try inner.readUInt32("valid_to"))
+            username = try inner.readString("username", limit: 1024)
             try inner.expectEnd()
-            self.version = .v0
-            return
+            version = .v0
+        } else {
+            var reader = MessagePackReader(bytes, what: "token")
+            let number = try reader.readUInt("version")
+            guard number == 1 else { throw CRTAuthError(.unsupportedVersion, "token version \(number) is not supported") }
+            guard try reader.readUInt("magic") == UInt64(Magic.token) else {
+                throw CRTAuthError(.wrongMessageType, "not a token")
+            }
+            validFrom = try reader.readUInt("valid_from")
+            validTo = try reader.readUInt("valid_to")
+            username = try reader.readString("username", limit: 1024)
+            (macInput, macRange) = try reader.readFinalMAC()
+            version = .v1
         }
-        var reader = MessagePackReader(bytes, what: "token")
-        let version = try reader.readUInt("version")
-        guard version == 1 else { throw CRTAuthError(.unsupportedVersion, "token version \(version) is not supported") }
-        guard try reader.readUInt("magic") == UInt64(Magic.token) else {
-            throw CRTAuthError(.wrongMessageType, "not a token")
-        }
-        self.validFrom = try reader.readUInt("valid_from")
-        self.validTo = try reader.readUInt("valid_to")
-        self.username = try reader.readString("username", limit: 1024)
-        (self.macInput, self.macRange) = try reader.readFinalMAC()
-        self.version = .v1
+        self.version = version
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.username = username
+        self.bytes = bytes
+        self.macInput = macInput
+        self.macRange = macRange
     }
 
 }
