@@ -291,8 +291,14 @@ public struct AuthServer: Sendable {
 
     /// Validates a token of either format (v0 `v…`, v1 `01…`), returning the username.
     public func validateToken(_ text: String, now: UInt64) throws -> AuthenticationOutcome<String> {
-        let token = try CRTAuthToken(decoding: text)
-        guard token.isAuthentic(self.prepared) else {
+        // Decoded into scratch space and checked there: checking a token makes no array.
+        let (token, authentic) = try withDecodedMessage(text, what: "token") { bytes in
+            let token = try CRTAuthToken.parse(bytes)
+            return (token, bytes.withBytes(at: token.macRange) { mac in
+                bytes.withBytes(at: token.macInput) { self.prepared.isValid(mac, over: $0, version: token.version) }
+            })
+        }
+        guard authentic else {
             return .failure(AuthenticationFailure(reason: .badMAC, username: nil))
         }
         if token.validTo < token.validFrom || token.validTo - token.validFrom > Self.maximumTokenLifetime {

@@ -54,6 +54,14 @@ public enum Base64URL {
 
     /// Decodes padded or unpadded base64url bytes; `nil` for anything else.
     package static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        // Decoded into scratch space, then copied into an array in one go: cheaper, here, than
+        // creating an uninitialised array and writing into it.
+        withDecoded(utf8: input) { Array($0) }
+    }
+
+    /// Decodes padded or unpadded base64url bytes into scratch space and hands them to `body`;
+    /// `nil` (and `body` is not called) for anything that is not base64url.
+    package static func withDecoded<Result>(utf8 input: UnsafeBufferPointer<UInt8>, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result? {
         var count = input.count
         if count % 4 == 0, count > 0, input[count - 1] == UInt8(ascii: "=") {
             count -= 1
@@ -61,15 +69,13 @@ public enum Base64URL {
         }
         let rest = count % 4
         guard rest != 1 else { return nil }
-        guard count > 0, let source = input.baseAddress else { return [] }
+        guard count > 0, let source = input.baseAddress else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         let length = count / 4 * 3 + (rest == 0 ? 0 : rest - 1)  // at least 1
-        // Decoded into scratch space, then copied into an array in one go: cheaper, here, than
-        // creating a zero-filled array and writing into it.
-        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 8) { scratch in
+        return try withUnsafeTemporaryAllocation(byteCount: length, alignment: 8) { scratch in
             let valid = decodeTables.withUnsafeBufferPointer { tables in
                 decode(source, count: count, into: scratch.baseAddress!.assumingMemoryBound(to: UInt8.self), tables: tables.baseAddress!)
             }
-            return valid ? Array(UnsafeRawBufferPointer(scratch)) : nil
+            return valid ? try body(UnsafeRawBufferPointer(scratch)) : nil
         }
     }
 

@@ -39,14 +39,21 @@ enum Magic {
 
 /// base64url-decodes a message, enforcing the size limit.
 func decodeMessage(_ text: String, what: String) throws -> [UInt8] {
+    try withDecodedMessage(text, what: what) { Array($0) }
+}
+
+/// base64url-decodes a message into scratch space, enforcing the size limit, and hands it to
+/// `body` (no array is made).
+func withDecodedMessage<Result>(_ text: String, what: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
     guard !text.isEmpty else { throw CRTAuthError(.truncated, "the \(what) is empty") }
     guard text.utf8.count <= CRTAuthLimits.maximumEncodedLength else {
         throw CRTAuthError(.tooLarge, "the \(what) is longer than \(CRTAuthLimits.maximumEncodedLength) characters")
     }
-    guard let bytes = Base64URL.decode(text) else {
+    var text = text
+    guard let result = try text.withUTF8({ try Base64URL.withDecoded(utf8: $0, body) }) else {
         throw CRTAuthError(.malformed, "the \(what) is not base64url")
     }
-    return bytes
+    return result
 }
 
 // MARK: - Request
@@ -78,7 +85,7 @@ public struct CRTAuthRequest: Hashable, Sendable {
     public static func classify(_ value: String) -> CRTAuthRequest {
         if value.utf8.count % 4 != 1, let bytes = Base64URL.decode(value), bytes.count >= 3,
            bytes[0] == 1 || bytes[0] == 2, bytes[1] == Magic.request {
-            var reader = MessagePackReader(bytes, offset: 2, what: "request")
+            var reader = MessagePackReader(bytes[2...], what: "request")
             if let username = try? reader.readString("username", limit: 1024), !username.isEmpty {
                 return CRTAuthRequest(username: username, version: bytes[0] == 1 ? .v1 : .v2)
             }
@@ -140,7 +147,7 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
     /// Whether the server name is `expected` (compared as bytes, making no string).
     func hasServerName(_ expected: [UInt8]) -> Bool {
         self.serverNameRange.count == expected.count && expected.withUnsafeBytes { expected in
-            self.storage.withUnsafeBytes(at: self.serverNameRange) { name in
+            self.storage.withBytes(at: self.serverNameRange) { name in
                 // Not `elementsEqual`: its generic iteration costs several times this loop.
                 for i in 0..<name.count where name[i] != expected[i] { return false }
                 return true
@@ -420,40 +427,37 @@ public struct CRTAuthToken: Hashable, Sendable, MACProtected {
     }
 
     public init(bytes: [UInt8]) throws {
-        guard let first = bytes.first else { throw CRTAuthError(.truncated, "the token is empty") }
-        // Fields are read into locals and `self` is assigned once (see CRTAuthResponse).
-        let version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, macInput: Range<Int>, macRange: Range<Int>
-        if first == Magic.verifiable {
-            (macInput, macRange) = try VerifiablePayload.unwrap(bytes[...], what: "v0 token", limit: 1024)
-            var inner = XDRReader(bytes[macInput], what: "v0 token payload")
-            try inner.readMagic(Magic.token)
-            validFrom = UInt64(try inner.readUInt32("valid_from"))
-            validTo = UInt64(try inner.readUInt32("valid_to"))
-            username = try inner.readString("username", limit: 1024)
-            try inner.expectEnd()
-            version = .v0
-        } else {
-            var reader = MessagePackReader(bytes, what: "token")
-            let number = try reader.readUInt("version")
-            guard number == 1 else { throw CRTAuthError(.unsupportedVersion, "token version \(number) is not supported") }
-            guard try reader.readUInt("magic") == UInt64(Magic.token) else {
-                throw CRTAuthError(.wrongMessageType, "not a token")
-            }
-            validFrom = try reader.readUInt("valid_from")
-            validTo = try reader.readUInt("valid_to")
-            username = try reader.readString("username", limit: 1024)
-            (macInput, macRange) = try reader.readFinalMAC()
-            version = .v1
-        }
-        self.version = version
-        self.validFrom = validFrom
-        self.validTo = validTo
-        self.username = username
-        self.bytes = bytes
-        self.macInput = macInput
-        self.macRange = macRange
+        let fields = try Self.parse(bytes[...])
+        (self.version, self.validFrom, self.validTo, self.username) = (fields.version, fields.validFrom, fields.validTo, fields.username)
+        (self.bytes, self.macInput, self.macRange) = (bytes, fields.macInput, fields.macRange)
     }
 
+    /// A token's fields and where its MAC is, read from its bytes (an array's, or scratch space
+    /// a token is decoded into to be checked without making an array).
+    static func parse<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) throws -> (version: CRTAuthVersion, validFrom: UInt64, validTo: UInt64, username: String, macInput: Range<Int>, macRange: Range<Int>) where Bytes.Index == Int {
+        guard let first = bytes.first else { throw CRTAuthError(.truncated, "the token is empty") }
+        if first == Magic.verifiable {
+            let (macInput, macRange) = try VerifiablePayload.unwrap(bytes, what: "v0 token", limit: 1024)
+            var inner = XDRReader(bytes[macInput], what: "v0 token payload")
+            try inner.readMagic(Magic.token)
+            let validFrom = UInt64(try inner.readUInt32("valid_from"))
+            let validTo = UInt64(try inner.readUInt32("valid_to"))
+            let username = try inner.readString("username", limit: 1024)
+            try inner.expectEnd()
+            return (.v0, validFrom, validTo, username, macInput, macRange)
+        }
+        var reader = MessagePackReader(bytes, what: "token")
+        let version = try reader.readUInt("version")
+        guard version == 1 else { throw CRTAuthError(.unsupportedVersion, "token version \(version) is not supported") }
+        guard try reader.readUInt("magic") == UInt64(Magic.token) else {
+            throw CRTAuthError(.wrongMessageType, "not a token")
+        }
+        let validFrom = try reader.readUInt("valid_from")
+        let validTo = try reader.readUInt("valid_to")
+        let username = try reader.readString("username", limit: 1024)
+        let (macInput, macRange) = try reader.readFinalMAC()
+        return (.v1, validFrom, validTo, username, macInput, macRange)
+    }
 }
 
 /// Constants of our crtauth v2 (see docs/PROTOCOL.md).
@@ -477,8 +481,8 @@ protocol MACProtected {
 
 extension MACProtected {
     func isAuthentic(_ secrets: PreparedSecrets) -> Bool {
-        self.storage.withUnsafeBytes(at: self.macRange) { mac in
-            self.storage.withUnsafeBytes(at: self.macInput) { secrets.isValid(mac, over: $0, version: self.version) }
+        self.storage.withBytes(at: self.macRange) { mac in
+            self.storage.withBytes(at: self.macInput) { secrets.isValid(mac, over: $0, version: self.version) }
         }
     }
 }
@@ -494,7 +498,7 @@ enum VerifiablePayload {
     }
 
     /// Returns where the inner payload and the MAC are in `bytes`.
-    static func unwrap(_ bytes: ArraySlice<UInt8>, what: String, limit: Int) throws -> (payload: Range<Int>, mac: Range<Int>) {
+    static func unwrap<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, what: String, limit: Int) throws -> (payload: Range<Int>, mac: Range<Int>) where Bytes.Index == Int {
         var outer = XDRReader(bytes, what: what)
         try outer.readMagic(Magic.verifiable)
         let mac = try outer.readFixed(20, "HMAC")

@@ -2,21 +2,19 @@
 // arrays) is written by hand: it is tiny, and crtauth needs byte-exact control over which
 // width is emitted and which are accepted.
 
-/// Reads crtauth's msgpack subset; every read is bounds-checked and type-checked.
-package struct MessagePackReader {
-    private let bytes: ArraySlice<UInt8>
-    /// An index of ``bytes``' base array, as are the indices of every slice read.
+/// Reads crtauth's msgpack subset from a message (a slice of an array, or bytes decoded into
+/// scratch space); every read is bounds-checked and type-checked.
+package struct MessagePackReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
+    private let bytes: Bytes
+    /// An index of ``bytes`` (of its base array, for a slice), as are the indices of every
+    /// range and slice read.
     package private(set) var offset: Int
     private let what: String
 
-    package init(_ bytes: ArraySlice<UInt8>, what: String) {
+    package init(_ bytes: Bytes, what: String) {
         self.bytes = bytes
         self.offset = bytes.startIndex
         self.what = what
-    }
-
-    package init(_ bytes: [UInt8], offset: Int = 0, what: String) {
-        self.init(bytes[offset...], what: what)
     }
 
     package var isAtEnd: Bool { self.offset >= self.bytes.endIndex }
@@ -53,7 +51,7 @@ package struct MessagePackReader {
     }
 
     /// A `bin` of any width, at most `limit` bytes.
-    package mutating func readBinary(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+    package mutating func readBinary(_ field: String, limit: Int) throws -> Bytes.SubSequence {
         self.bytes[try self.readBinaryRange(field, limit: limit)]
     }
 
@@ -74,13 +72,13 @@ package struct MessagePackReader {
     package mutating func readString(_ field: String, limit: Int) throws -> String {
         // Checked first, then decoded: `String(validating:as:)` is generic over the encoding and
         // costs more than both for the ASCII names crtauth carries.
-        self.bytes.withUnsafeBytes(at: try self.readUTF8Range(field, limit: limit)) { String(decoding: $0, as: UTF8.self) }
+        self.bytes.withBytes(at: try self.readUTF8Range(field, limit: limit)) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Where the bytes of a `str` of any width, at most `limit` bytes, are; checked to be UTF-8.
     package mutating func readUTF8Range(_ field: String, limit: Int) throws -> Range<Int> {
         let range = try self.readStringRange(field, limit: limit)
-        guard self.bytes.withUnsafeBytes(at: range, isValidUTF8) else { throw self.notUTF8(field) }
+        guard self.bytes.withBytes(at: range, isValidUTF8) else { throw self.notUTF8(field) }
         return range
     }
 

@@ -72,12 +72,14 @@ func constantTimeEqual(_ computed: UnsafeRawBufferPointer, _ expected: UnsafeRaw
     return difference == 0
 }
 
-extension ArraySlice<UInt8> {
-    /// Hands `body` the bytes at `range` (indices of the base array) without making a slice,
-    /// each of which would count a reference to the buffer.
-    func withUnsafeBytes<Result>(at range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        self.withUnsafeBytes { bytes in
-            body(UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - self.startIndex)..<(range.upperBound - self.startIndex)]))
+extension RandomAccessCollection<UInt8> where Index == Int {
+    /// Hands `body` the bytes at `range` (indices of this collection) in place, without making
+    /// a slice — each of which, of an array, would count a reference to its buffer.
+    func withBytes<Result>(at range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let start = range.lowerBound - self.startIndex, end = range.upperBound - self.startIndex
+        if let result = try self.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0[start..<end]))) }) {
+            return result
         }
+        return try Array(self[range]).withUnsafeBytes(body)
     }
 }

@@ -1,22 +1,21 @@
 // The XDR subset (RFC 4506) that crtauth v0 uses is written by hand: one-byte magics padded
 // to four, uint32, fixed and variable opaque data.
 
-package struct XDRReader {
-    private let bytes: ArraySlice<UInt8>
-    /// An index of ``bytes``' base array, as are the indices of every slice read.
+/// Reads crtauth's XDR subset from a message (a slice of an array, or bytes decoded into scratch
+/// space); every read is bounds-checked.
+package struct XDRReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
+    private let bytes: Bytes
+    /// An index of ``bytes`` (of its base array, for a slice), as are the indices of every
+    /// slice read.
     package private(set) var offset: Int
     private let end: Int
     private let what: String
 
-    package init(_ bytes: ArraySlice<UInt8>, what: String) {
+    package init(_ bytes: Bytes, what: String) {
         self.bytes = bytes
         self.offset = bytes.startIndex
         self.end = bytes.endIndex
         self.what = what
-    }
-
-    package init(_ bytes: [UInt8], what: String) {
-        self.init(bytes[...], what: what)
     }
 
     package var isAtEnd: Bool { self.offset >= self.end }
@@ -33,7 +32,7 @@ package struct XDRReader {
         try self.readFixed(4, field).reduce(0) { ($0 << 8) | UInt32($1) }
     }
 
-    package mutating func readFixed(_ count: Int, _ field: String) throws -> ArraySlice<UInt8> {
+    package mutating func readFixed(_ count: Int, _ field: String) throws -> Bytes.SubSequence {
         guard self.end - self.offset >= count else {
             throw CRTAuthError(.truncated, "\(self.what) ends before its \(field)")
         }
@@ -42,7 +41,7 @@ package struct XDRReader {
     }
 
     /// Variable-length opaque data, zero-padded to a multiple of four.
-    package mutating func readOpaque(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+    package mutating func readOpaque(_ field: String, limit: Int) throws -> Bytes.SubSequence {
         let length = try self.readUInt32(field)
         guard length <= UInt32(limit) else {
             throw CRTAuthError(.tooLarge, "\(self.what): \(field) is \(length) bytes, more than the \(limit) allowed")
@@ -56,13 +55,14 @@ package struct XDRReader {
     }
 
     package mutating func readString(_ field: String, limit: Int) throws -> String {
-        String(decoding: try self.readUTF8(field, limit: limit), as: UTF8.self)
+        let raw = try self.readUTF8(field, limit: limit)
+        return self.bytes.withBytes(at: raw.startIndex..<raw.endIndex) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The bytes of a string, checked to be UTF-8.
-    package mutating func readUTF8(_ field: String, limit: Int) throws -> ArraySlice<UInt8> {
+    package mutating func readUTF8(_ field: String, limit: Int) throws -> Bytes.SubSequence {
         let raw = try self.readOpaque(field, limit: limit)
-        guard raw.withUnsafeBytes(isValidUTF8) else {
+        guard self.bytes.withBytes(at: raw.startIndex..<raw.endIndex, isValidUTF8) else {
             throw CRTAuthError(.malformed, "\(self.what): \(field) is not valid UTF-8")
         }
         return raw

@@ -109,6 +109,37 @@ struct CRTAuthBadInputTests {
         }
     }
 
+    @Test("validateToken, which checks a token where it decodes it, agrees with the parsed token on every prefix and mutation")
+    func tokenCheckInPlace() throws {
+        let server = try Self.server()
+        let v0 = try #require(Base64URL.decode(Vectors.string("v0", "token_b64 (python server, always v0 format)")))
+        let v1 = try AuthServer(configuration: .init(serverName: "server.example.com", secrets: [Vectors.secret], tokenFormat: .v1), keyProvider: server.keyProvider)
+            .issueToken(for: "test", now: 1_700_000_004).bytes
+        for original in [v0, v1, unhex(Vectors.string("v1", "java_token_hex"))] {
+            var cases = (0...original.count).map { Array(original.prefix($0)) } + [original + [0], original + [0, 0, 0, 0]]
+            for index in original.indices {
+                for flip: UInt8 in [0x01, 0x80, 0xFF] {
+                    var bytes = original
+                    bytes[index] ^= flip
+                    cases.append(bytes)
+                }
+            }
+            for bytes in cases {
+                let text = Base64URL.encode(bytes)
+                let checked = Result { try server.validateToken(text, now: 1_700_000_005) }
+                switch Result(catching: { try CRTAuthToken(bytes: bytes) }) {
+                case .failure(let error):
+                    let expected = try #require(error as? CRTAuthError)
+                    #expect(throws: expected, "\(hex(bytes))") { try checked.get() }
+                case .success(let token):
+                    let outcome = try #require(try? checked.get(), "\(hex(bytes))")
+                    #expect((outcome.failureReason == .badMAC) == !token.isAuthentic(secrets: [Vectors.secret]), "\(hex(bytes))")
+                    if case .success(let username) = outcome { #expect(username == token.username) }
+                }
+            }
+        }
+    }
+
     @Test("file providers: dir: layout, path-escaping usernames refused, authorized_keys options")
     func fileProviders() async throws {
         let dir = try TemporaryDirectory()
