@@ -7,6 +7,11 @@ public struct CRTAuthVersion: Hashable, Comparable, Sendable, CustomStringConver
     public static let v0 = CRTAuthVersion(0)
     public static let v1 = CRTAuthVersion(1)
     public static let v2 = CRTAuthVersion(2)
+    /// The version with this number on the wire, if there is one.
+    init?(number: UInt64) {
+        guard number <= 2 else { return nil }
+        self.init(UInt8(number))
+    }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "v\(self.rawValue)" }
 }
@@ -97,15 +102,9 @@ public struct CRTAuthRequest: Hashable, Sendable {
     public init(decoding text: String) throws {
         let bytes = try decodeMessage(text, what: "request")
         var reader = MessagePackReader(bytes, what: "request")
-        let version = try reader.readUInt("version")
-        guard version == 1 || version == 2 else {
-            throw CRTAuthError(.unsupportedVersion, "request version \(version) is not supported")
-        }
-        guard try reader.readUInt("magic") == UInt64(Magic.request) else {
-            throw CRTAuthError(.wrongMessageType, "not a request")
-        }
+        let version = try reader.readHeader(Magic.request, "request", versions: .v1 ... .v2)
         self.username = try reader.readString("username", limit: 1024)
-        self.version = version == 1 ? .v1 : .v2
+        self.version = version
     }
 }
 
@@ -252,32 +251,26 @@ public struct CRTAuthChallenge: Hashable, Sendable, MACProtected {
 
     private init(messagePack bytes: ArraySlice<UInt8>) throws {
         var reader = MessagePackReader(bytes, what: "challenge")
-        let number = try reader.readUInt("version")
-        guard number == 1 || number == 2 else {
-            throw CRTAuthError(.unsupportedVersion, "challenge version \(number) is not supported")
-        }
-        guard try reader.readUInt("magic") == UInt64(Magic.challenge) else {
-            throw CRTAuthError(.wrongMessageType, "not a challenge")
-        }
-        let uniqueLength = number == 1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
+        let version = try reader.readHeader(Magic.challenge, "challenge", versions: .v1 ... .v2)
+        let uniqueLength = version == .v1 ? CRTAuthLimits.uniqueDataLength : CRTAuthV2.uniqueDataLength
         let uniqueData = try reader.readBinaryRange("unique data", limit: uniqueLength)
         guard uniqueData.count == uniqueLength else {
             throw CRTAuthError(.malformed, "challenge unique data must be \(uniqueLength) bytes")
         }
         let validFrom = try reader.readUInt("valid_from")
         let validTo = try reader.readUInt("valid_to")
-        let fingerprint = try reader.readBinaryRange("fingerprint", limit: number == 1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32)
-        if number == 1, fingerprint.count != CRTAuthLimits.fingerprintLength {
+        let fingerprint = try reader.readBinaryRange("fingerprint", limit: version == .v1 ? CRTAuthLimits.fingerprintLength : CRTAuthV2.maximumOfferedKeys * 32)
+        if version == .v1, fingerprint.count != CRTAuthLimits.fingerprintLength {
             throw CRTAuthError(.malformed, "a v1 challenge fingerprint is 6 bytes")
         }
-        if number == 2, fingerprint.isEmpty || fingerprint.count % 32 != 0 {
+        if version == .v2, fingerprint.isEmpty || fingerprint.count % 32 != 0 {
             throw CRTAuthError(.malformed, "a v2 challenge carries whole SHA-256 fingerprints")
         }
         let serverName = try reader.readUTF8Range("server name", limit: CRTAuthLimits.maximumServerNameLength)
         let username = try reader.readString("username", limit: 1024)
         let (macInput, macRange) = try reader.readFinalMAC()
         self.init(
-            version: number == 1 ? .v1 : .v2, validFrom: validFrom, validTo: validTo, username: username, storage: bytes, macInput: macInput, macRange: macRange,
+            version: version, validFrom: validFrom, validTo: validTo, username: username, storage: bytes, macInput: macInput, macRange: macRange,
             uniqueDataRange: uniqueData, fingerprintRange: fingerprint, serverNameRange: serverName
         )
     }
@@ -355,16 +348,9 @@ public struct CRTAuthResponse: Hashable, Sendable {
             version = .v0
         } else {
             var reader = MessagePackReader(bytes, what: "response")
-            let number = try reader.readUInt("version")
-            guard number == 1 || number == 2 else {
-                throw CRTAuthError(.unsupportedVersion, "response version \(number) is not supported")
-            }
-            guard try reader.readUInt("magic") == UInt64(Magic.response) else {
-                throw CRTAuthError(.wrongMessageType, "not a response")
-            }
-            version = number == 1 ? .v1 : .v2
+            version = try reader.readHeader(Magic.response, "response", versions: .v1 ... .v2)
             challenge = try reader.readBinary("challenge", limit: 8192)
-            signature = try reader.readBinary("signature", limit: number == 1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024)
+            signature = try reader.readBinary("signature", limit: version == .v1 ? CRTAuthLimits.maximumSignatureLength : 48 * 1024)
             try reader.expectEnd()
         }
         self.version = version
@@ -447,11 +433,7 @@ public struct CRTAuthToken: Hashable, Sendable, MACProtected {
             return (.v0, validFrom, validTo, username, macInput, macRange)
         }
         var reader = MessagePackReader(bytes, what: "token")
-        let version = try reader.readUInt("version")
-        guard version == 1 else { throw CRTAuthError(.unsupportedVersion, "token version \(version) is not supported") }
-        guard try reader.readUInt("magic") == UInt64(Magic.token) else {
-            throw CRTAuthError(.wrongMessageType, "not a token")
-        }
+        _ = try reader.readHeader(Magic.token, "token", versions: .v1 ... .v1)
         let validFrom = try reader.readUInt("valid_from")
         let validTo = try reader.readUInt("valid_to")
         let username = try reader.readString("username", limit: 1024)
@@ -513,6 +495,18 @@ extension Range<Int> {
 }
 
 extension MessagePackReader {
+    /// Reads a v1/v2 message's version (one of `versions`) and magic byte.
+    mutating func readHeader(_ magic: UInt8, _ kind: String, versions: ClosedRange<CRTAuthVersion>) throws -> CRTAuthVersion {
+        let number = try self.readUInt("version")
+        guard let version = CRTAuthVersion(number: number), versions.contains(version) else {
+            throw CRTAuthError(.unsupportedVersion, "\(kind) version \(number) is not supported")
+        }
+        guard try self.readUInt("magic") == UInt64(magic) else {
+            throw CRTAuthError(.wrongMessageType, "not a \(kind)")
+        }
+        return version
+    }
+
     /// Reads the final 32-byte HMAC `bin`; returns what it covers and where it is.
     mutating func readFinalMAC() throws -> (input: Range<Int>, mac: Range<Int>) {
         let input = self.messageStart..<self.offset
