@@ -13,7 +13,9 @@ import SSHKeys
 ///   lacks — fetches of one URL at most once per ``retryInterval`` either way;
 /// - a set fetched ``maximumAge`` or longer ago is not trusted;
 /// - a failed fetch never replaces a good set.
-/// Refreshes happen inline, on the request that finds the set stale (one per interval).
+/// A request whose key a stale but still trusted set holds is answered from it, and the set is
+/// refreshed behind it (asymmetric_jwt_auth refreshes on a background thread); a request that
+/// needs the fetch — no set yet, a `kid` the set lacks, a set no longer trusted — waits for it.
 public actor JWKSCache {
     public static let fetchTimeout: TimeAmount = .seconds(5)
     public static let refreshAfter: UInt64 = 300
@@ -33,6 +35,8 @@ public actor JWKSCache {
     private let logger: Logger
     private let clock: @Sendable () -> UInt64
     private var entries: [String: Entry] = [:]
+    /// Refreshes running behind requests, by URL.
+    private var refreshing: [String: Task<Void, Never>] = [:]
     /// Fetches made, for tests and metrics.
     public private(set) var fetches = 0
 
@@ -47,8 +51,16 @@ public actor JWKSCache {
         self.clock = clock
     }
 
+    /// Waits for the refreshes running behind requests, then shuts the client down if it is ours.
     public func shutdown() async throws {
+        await self.settle()
         if self.ownsClient { try await self.client.shutdown() }
+    }
+
+    /// Waits for the refreshes running behind requests.
+    public func settle() async {
+        // Each refresh removes itself when done.
+        while let refresh = self.refreshing.values.first { await refresh.value }
     }
 
     /// The key `kid` of the JWKS at `url`, fetching or refreshing it as the rules allow.
@@ -61,13 +73,24 @@ public actor JWKSCache {
             if self.entries.count >= Self.maximumURLs, entry == nil { self.entries.removeAll() }
             // Marked before the fetch: concurrent requests do not fetch the same URL again.
             self.entries[url, default: Entry(lastAttempt: now)].lastAttempt = now
-            if let set = await self.fetch(url) {
-                self.entries[url]?.set = set
-                self.entries[url]?.fetchedAt = self.clock()
+            if let entry, !unknown, now < entry.fetchedAt + Self.maximumAge {
+                self.refreshing[url] = Task {
+                    await self.refresh(url)
+                    self.refreshing[url] = nil
+                }
+            } else {
+                await self.refresh(url)
             }
         }
         guard let current = self.entries[url], let set = current.set, self.clock() < current.fetchedAt + Self.maximumAge else { return nil }
         return set.key(id: kid)
+    }
+
+    private func refresh(_ url: String) async {
+        if let set = await self.fetch(url) {
+            self.entries[url]?.set = set
+            self.entries[url]?.fetchedAt = self.clock()
+        }
     }
 
     private func fetch(_ url: String) async -> JSONWebKeySet? {

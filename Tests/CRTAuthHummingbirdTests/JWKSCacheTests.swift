@@ -17,11 +17,13 @@ struct JWKSCacheTests {
         let document = Mutex<String>("")
         let hits = Mutex(0)
         let failing = Mutex(false)
+        let delay = Mutex<Duration>(.zero)
 
         func application() -> some ApplicationProtocol {
             let router = Router()
             router.get("/jwks.json") { _, _ -> Response in
                 self.hits.withLock { $0 += 1 }
+                try await Task.sleep(for: self.delay.withLock { $0 })
                 if self.failing.withLock({ $0 }) { return Response(status: .internalServerError) }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: self.document.withLock { $0 })))
             }
@@ -55,11 +57,14 @@ struct JWKSCacheTests {
             clock.advance(21)
             #expect(await cache.key(url: url, kid: secondID) == second)
             #expect(site.hits.withLock { $0 } == 2)
-            // Stale after 300 s: refreshed; a failed refresh keeps the good set.
+            // Stale after 300 s: answered from the cached set and refreshed behind the request;
+            // a failed refresh keeps the good set.
             site.failing.withLock { $0 = true }
             clock.advance(300)
             #expect(await cache.key(url: url, kid: firstID) == first)
+            await cache.settle()
             #expect(site.hits.withLock { $0 } == 3)
+            #expect(await cache.key(url: url, kid: firstID) == first)
             // Not trusted once fetched 3600 s ago or more.
             clock.advance(3300)
             #expect(await cache.key(url: url, kid: firstID) == nil)
@@ -67,6 +72,33 @@ struct JWKSCacheTests {
             site.failing.withLock { $0 = false }
             clock.advance(30)
             #expect(await cache.key(url: url, kid: firstID) == first)
+            try await cache.shutdown()
+        }
+    }
+
+    @Test("a stale set answers at once while a slow refresh runs behind; the refreshed set then rules")
+    func refreshBehind() async throws {
+        let first = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
+        let second = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
+        let site = Site()
+        site.document.withLock { $0 = JSONWebKeySet.document(publishing: [first]) }
+        let clock = TestClock()
+        try await site.application().test(.live) { client in
+            let url = "http://127.0.0.1:\(client.port!)/jwks.json"
+            let cache = JWKSCache(logger: Logger(label: "test"), clock: { clock.now })
+            let firstID = first.asymmetricJWTKeyID!
+            #expect(await cache.key(url: url, kid: firstID) == first)
+            // The key is rotated out, and the site now takes 3 s to answer.
+            site.document.withLock { $0 = JSONWebKeySet.document(publishing: [second]) }
+            site.delay.withLock { $0 = .seconds(3) }
+            clock.advance(300)
+            let started = ContinuousClock.now
+            #expect(await cache.key(url: url, kid: firstID) == first)
+            #expect(ContinuousClock.now - started < .seconds(1.5))
+            await cache.settle()
+            #expect(site.hits.withLock { $0 } == 2)
+            #expect(await cache.key(url: url, kid: firstID) == nil)
+            #expect(await cache.key(url: url, kid: second.asymmetricJWTKeyID!) == second)
             try await cache.shutdown()
         }
     }
