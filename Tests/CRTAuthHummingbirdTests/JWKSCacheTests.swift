@@ -35,16 +35,23 @@ struct JWKSCacheTests {
         }
     }
 
-    @Test("first fetch, cached, unknown kid refetched at most every 30 s, refreshed after 300 s, a failure keeps the set, untrusted after 3600 s")
-    func rules() async throws {
-        let first = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
-        let second = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
+    /// A live site publishing `first`, and a cache of it on a test clock.
+    static func withCachedSite(publishing first: SSHPublicKey, _ body: @Sendable (_ site: Site, _ url: String, _ cache: JWKSCache, _ clock: TestClock) async throws -> Void) async throws {
         let site = Site()
         site.document.withLock { $0 = JSONWebKeySet.document(publishing: [first]) }
         let clock = TestClock()
         try await site.application().test(.live) { client in
-            let url = "http://127.0.0.1:\(client.port!)/jwks.json"
             let cache = JWKSCache(logger: Logger(label: "test"), clock: { clock.now })
+            try await body(site, "http://127.0.0.1:\(client.port!)/jwks.json", cache, clock)
+            try await cache.shutdown()
+        }
+    }
+
+    @Test("first fetch, cached, unknown kid refetched at most every 30 s, refreshed after 300 s, a failure keeps the set, untrusted after 3600 s")
+    func rules() async throws {
+        let first = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
+        let second = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
+        try await Self.withCachedSite(publishing: first) { site, url, cache, clock in
             let firstID = first.asymmetricJWTKeyID!, secondID = second.asymmetricJWTKeyID!
             #expect(await cache.key(url: url, kid: firstID) == first)
             #expect(await cache.key(url: url, kid: firstID) == first)
@@ -72,7 +79,6 @@ struct JWKSCacheTests {
             site.failing.withLock { $0 = false }
             clock.advance(30)
             #expect(await cache.key(url: url, kid: firstID) == first)
-            try await cache.shutdown()
         }
     }
 
@@ -80,12 +86,7 @@ struct JWKSCacheTests {
     func refreshBehind() async throws {
         let first = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
         let second = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
-        let site = Site()
-        site.document.withLock { $0 = JSONWebKeySet.document(publishing: [first]) }
-        let clock = TestClock()
-        try await site.application().test(.live) { client in
-            let url = "http://127.0.0.1:\(client.port!)/jwks.json"
-            let cache = JWKSCache(logger: Logger(label: "test"), clock: { clock.now })
+        try await Self.withCachedSite(publishing: first) { site, url, cache, clock in
             let firstID = first.asymmetricJWTKeyID!
             #expect(await cache.key(url: url, kid: firstID) == first)
             // The key is rotated out, and the site now takes 3 s to answer.
@@ -99,7 +100,6 @@ struct JWKSCacheTests {
             #expect(site.hits.withLock { $0 } == 2)
             #expect(await cache.key(url: url, kid: firstID) == nil)
             #expect(await cache.key(url: url, kid: second.asymmetricJWTKeyID!) == second)
-            try await cache.shutdown()
         }
     }
 
