@@ -29,16 +29,12 @@ public struct SSHKeyType: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The `…-cert-v01@openssh.com` name of certificates over keys of this type.
-    public var certificateName: String {
-        switch self.code {
-        case 0: "ssh-ed25519-cert-v01@openssh.com"
-        case 1: "ecdsa-sha2-nistp256-cert-v01@openssh.com"
-        case 2: "ecdsa-sha2-nistp384-cert-v01@openssh.com"
-        case 3: "ecdsa-sha2-nistp521-cert-v01@openssh.com"
-        case 4: "ssh-rsa-cert-v01@openssh.com"
-        case 5: "sk-ssh-ed25519-cert-v01@openssh.com"
-        default: "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"
-        }
+    public var certificateName: String { Self.certificateNames[Int(self.code)] }
+
+    /// OpenSSH's rule: `-cert-v01` before `@openssh.com`, or `-cert-v01@openssh.com` appended.
+    private static let certificateNames: [String] = all.map { type in
+        let suffix = "@openssh.com"
+        return (type.name.hasSuffix(suffix) ? String(type.name.dropLast(suffix.count)) : type.name) + "-cert-v01" + suffix
     }
 
     /// Every plain (non-certificate) key type we parse.
