@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -74,15 +75,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        .systemLibrary(
-            name: "CLDAP",
-            pkgConfig: "ldap",
-            providers: [.apt(["libldap-dev"])]
-        ),
         .target(
             name: "CRTAuthLDAP",
             dependencies: [
-                "CLDAP",
                 "CRTAuth",
                 "SSHKeys",
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -156,6 +151,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

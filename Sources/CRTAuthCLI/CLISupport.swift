@@ -70,36 +70,6 @@ func displayName(_ identity: SSHPublicIdentity) -> String {
     return base
 }
 
-/// Reads a passphrase: from the terminal with echo off when there is one, else from
-/// `CRTAUTH_PASSPHRASE`.
-func readPassphrase(prompt: String) throws -> String {
-    let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
-    guard tty >= 0 else {
-        if let fromEnvironment = ProcessInfo.processInfo.environment["CRTAUTH_PASSPHRASE"] { return fromEnvironment }
-        throw CLIFailure(message: "the key is encrypted and there is no terminal to ask for its passphrase; set CRTAUTH_PASSPHRASE or load the key into ssh-agent")
-    }
-    defer { close(tty) }
-    _ = prompt.withCString { write(tty, $0, strlen($0)) }
-    var saved = termios()
-    let haveTermios = tcgetattr(tty, &saved) == 0
-    if haveTermios {
-        var quiet = saved
-        quiet.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(tty, TCSAFLUSH, &quiet)
-    }
-    defer {
-        if haveTermios { tcsetattr(tty, TCSAFLUSH, &saved) }
-        _ = write(tty, "\n", 1)
-    }
-    var bytes: [UInt8] = []
-    var byte: UInt8 = 0
-    while read(tty, &byte, 1) == 1, byte != UInt8(ascii: "\n"), bytes.count < 4096 {
-        bytes.append(byte)
-    }
-    if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
 /// Loads a private key file, asking for its passphrase when it is encrypted.
 func loadPrivateKey(_ path: String, text: String) throws -> SSHPrivateKey {
     do {

@@ -8,9 +8,9 @@ struct DecodeCommand: AsyncParsableCommand {
         commandName: "decode",
         abstract: "Print a crtauth request, challenge, response or token as JSON, unverified.",
         discussion: """
-        Accepts the base64url value of an X-CHAP header (with or without its 'request:',
-        'challenge:', 'response:' or 'token:' prefix) or of 'Authorization: chap:'. Nothing is
-        verified: MACs and signatures are not checked. '-' reads the message from stdin.
+        Accepts the base64url value of an X-CHAP header (with or without its prefix: \
+        request:, challenge:, response: or token:) or of 'Authorization: chap:'. Nothing is \
+        verified: MACs and signatures are not checked. A - reads the message from stdin.
         """
     )
 

@@ -183,12 +183,23 @@ public final class CRTAuthClient: Sendable {
         }
     }
 
+    /// Sends `request` as it is, with no credential added (a redirect to another origin).
+    public func executeWithoutCredentials(_ request: HTTPClientRequest, body: ByteBuffer? = nil) async throws -> HTTPClientResponse {
+        var plain = request
+        if let body { plain.body = .bytes(body) }
+        return try await self.send(plain)
+    }
+
     private func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        if let trace = self.trace { RequestTrace.request(request, to: trace) }
+        let response: HTTPClientResponse
         do {
-            return try await self.httpClient.execute(request, timeout: self.configuration.timeout)
+            response = try await self.httpClient.execute(request, timeout: self.configuration.timeout)
         } catch {
             throw Self.transportError(error, url: request.url)
         }
+        if let trace = self.trace { RequestTrace.response(response, to: trace) }
+        return response
     }
 
     static func transportError(_ error: any Error, url: String) -> CRTAuthClientError {
@@ -230,7 +241,7 @@ public final class CRTAuthClient: Sendable {
     func handshake(_ server: Server, version: CRTAuthVersion, signers: [any Signer]) async throws -> CachedToken {
         let user = self.configuration.username
         let request = CRTAuthClientResponder.request(username: user, version: version)
-        self.trace?("> \(self.configuration.handshakeMethod) \(server.authURL) X-CHAP: request:(\(version) request for \(user))")
+        self.trace?("* crtauth \(version) handshake for \(user) at \(server.authURL)")
         let challenge = try await self.exchange(server, "request:" + (version == .v0 ? user : request), expecting: "challenge", stage: "request")
         let answer: CRTAuthClientResponder.Answer
         do {
@@ -243,7 +254,7 @@ public final class CRTAuthClient: Sendable {
             }
         }
         let fingerprint = answer.signer.publicKey.sha256Fingerprint
-        self.trace?("< challenge for \(answer.challenge.username) at \(answer.challenge.serverName) (\(answer.challenge.version)); signing with \(fingerprint)")
+        self.trace?("* challenge for \(answer.challenge.username) at \(answer.challenge.serverName) (\(answer.challenge.version)); signing with \(fingerprint)")
         let issuedAt = self.clock()
         let tokenText = try await self.exchange(server, "response:" + answer.response.encoded, expecting: "token", stage: "response")
         let expiresAt: UInt64
@@ -255,8 +266,8 @@ public final class CRTAuthClient: Sendable {
         } else {
             expiresAt = issuedAt + 20  // an opaque token: assume a short life
         }
-        self.trace?("< token for \(user), valid until \(Self.iso(expiresAt))")
-        return CachedToken(token: tokenText, username: user, keyFingerprint: fingerprint, expiresAt: expiresAt, scheme: "crtauth-\(answer.challenge.version)")
+        self.trace?("* token for \(user), valid until \(Self.iso(expiresAt))")
+        return CachedToken(token: tokenText, username: user, keyFingerprint: fingerprint, expiresAt: expiresAt, scheme: "crtauth-\(answer.challenge.version)", server: server.cacheKey)
     }
 
     /// One `/_auth` round trip; returns the payload of `X-CHAP: expecting:…`.
@@ -357,6 +368,11 @@ struct Server: Sendable {
     }
 
     var cacheKey: String { "\(self.scheme)://\(self.host):\(self.port)" }
+}
+
+extension CRTAuthClient {
+    /// The origin a URL's tokens are kept under (``CachedToken/server``): `scheme://host:port`.
+    public static func origin(of url: String) throws -> String { try Server(url: url).cacheKey }
 }
 
 /// One handshake at a time per server and user; the others wait for its token.

@@ -15,13 +15,16 @@ public struct CachedToken: Codable, Hashable, Sendable {
     public let expiresAt: UInt64
     /// `crtauth-v0`/`-v1`/`-v2`.
     public let scheme: String
+    /// The origin the token is for (`https://host:port`); nil in files of earlier versions.
+    public let server: String?
 
-    public init(token: String, username: String, keyFingerprint: String?, expiresAt: UInt64, scheme: String) {
+    public init(token: String, username: String, keyFingerprint: String?, expiresAt: UInt64, scheme: String, server: String? = nil) {
         self.token = token
         self.username = username
         self.keyFingerprint = keyFingerprint
         self.expiresAt = expiresAt
         self.scheme = scheme
+        self.server = server
     }
 
     /// Whether the token may still be sent at `now` (local Unix seconds).
@@ -53,16 +56,53 @@ public struct TokenCache: Sendable {
     }
 
     public func load(scheme: String, host: String, port: Int, user: String) -> CachedToken? {
-        let path = self.path(scheme: scheme, host: host, port: port, user: user)
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard let cached = Self.readToken(open(self.path(scheme: scheme, host: host, port: port, user: user), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)),
+              cached.username == user else { return nil }
+        return cached
+    }
+
+    /// Reads and closes `fd`: a token only from a regular file of ours, 0600 or stricter, of sane size.
+    private static func readToken(_ fd: Int32) -> CachedToken? {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_uid == getuid(), info.st_mode & 0o077 == 0, info.st_size <= Self.maximumFileLength else { return nil }
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == getuid(), info.st_mode & 0o077 == 0,
+              info.st_size <= Self.maximumFileLength else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         guard read(fd, &bytes, bytes.count) == bytes.count else { return nil }
-        guard let cached = try? JSONDecoder().decode(CachedToken.self, from: Data(bytes)), cached.username == user else { return nil }
-        return cached
+        return try? JSONDecoder().decode(CachedToken.self, from: Data(bytes))
+    }
+
+    /// Every token in the cache: only files named as this cache names them (a SHA-256 in hex
+    /// and `.json`) that read as a token; symbolic links and foreign files are passed over.
+    public func tokens() -> [(file: String, token: CachedToken)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: self.directory) else { return [] }
+        let directory = open(self.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+        guard directory >= 0 else { return [] }
+        defer { close(directory) }
+        return names.sorted().compactMap { name in
+            guard Self.isCacheFileName(name), let token = Self.readToken(openat(directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) else { return nil }
+            return (name, token)
+        }
+    }
+
+    /// Removes the tokens `matching` says to (all when nil) and returns them. Only files that
+    /// ``tokens()`` lists are removed: never a symbolic link, never a file this cache did not write.
+    @discardableResult
+    public func removeTokens(matching: ((CachedToken) -> Bool)? = nil) -> [CachedToken] {
+        let directory = open(self.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+        guard directory >= 0 else { return [] }
+        defer { close(directory) }
+        return self.tokens().compactMap { entry in
+            guard matching?(entry.token) ?? true, unlinkat(directory, entry.file, 0) == 0 else { return nil }
+            return entry.token
+        }
+    }
+
+    static func isCacheFileName(_ name: String) -> Bool {
+        let utf8 = Array(name.utf8)
+        return utf8.count == 64 + 5 && name.hasSuffix(".json")
+            && utf8.prefix(64).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     public func store(_ token: CachedToken, scheme: String, host: String, port: Int) throws {

@@ -1,4 +1,3 @@
-import CLDAP
 import CRTAuth
 import Foundation
 import NIOPosix
@@ -79,6 +78,7 @@ public final class LDAPKeyProvider: KeyProvider, Sendable {
             throw CRTAuthError(.invalidConfiguration, "an LDAP URL is ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
         }
         guard configuration.filter.contains("%u") else { throw CRTAuthError(.invalidConfiguration, "the LDAP filter must contain %u") }
+        if case .failure(let error) = LibLDAP.shared { throw CRTAuthError(.invalidConfiguration, error.description) }
         self.configuration = configuration
         self.clock = clock
     }
@@ -149,22 +149,23 @@ enum LDAPConnection {
     }
 
     static func lookup(_ username: String, _ configuration: LDAPKeyProvider.Configuration) throws -> KeyLookup {
-        var handle: OpaquePointer?
-        try check(ldap_initialize(&handle, configuration.url), nil, "connecting to \(configuration.url)")
+        let ldap = try LibLDAP.shared.get()
+        var handle: LibLDAP.Handle?
+        try check(ldap.initialize(&handle, configuration.url), ldap, "connecting to \(configuration.url)")
         guard let ld = handle else { throw Failure(description: "ldap_initialize gave no handle") }
-        defer { ldap_unbind_ext_s(ld, nil, nil) }
-        var version: Int32 = LDAP_VERSION3
-        ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version)
+        defer { _ = ldap.unbind(ld, nil, nil) }
+        var version = LibLDAP.version3
+        _ = ldap.setOption(ld, LibLDAP.optionProtocolVersion, &version)
         var timeout = timeval(tv_sec: configuration.timeout, tv_usec: 0)
-        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &timeout)
-        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &timeout)
-        var off: Int32 = 0
-        ldap_set_option(ld, LDAP_OPT_REFERRALS, &off)
-        if configuration.startTLS { try check(ldap_start_tls_s(ld, nil, nil), ld, "StartTLS") }
-        try bind(ld, configuration)
+        _ = ldap.setOption(ld, LibLDAP.optionNetworkTimeout, &timeout)
+        _ = ldap.setOption(ld, LibLDAP.optionTimeout, &timeout)
+        // LDAP_OPT_OFF is a null pointer (a pointer to 0 would turn referrals on).
+        _ = ldap.setOption(ld, LibLDAP.optionReferrals, nil)
+        if configuration.startTLS { try check(ldap.startTLS(ld, nil, nil), ldap, "StartTLS") }
+        try bind(ldap, ld, configuration)
 
         let filter = configuration.filter.replacingOccurrences(of: "%u", with: escapeLDAPFilterValue(username))
-        let entries = try search(ld, base: configuration.baseDN, scope: LDAP_SCOPE_SUBTREE, filter: filter, attribute: configuration.attribute, timeout: configuration.timeout)
+        let entries = try search(ldap, ld, base: configuration.baseDN, scope: LibLDAP.scopeSubtree, filter: filter, attribute: configuration.attribute, timeout: configuration.timeout)
         guard !entries.isEmpty else { return .noSuchUser }
         guard entries.count == 1, let entry = entries.first else { return .refused(reason: "more than one directory entry for the user") }
         if configuration.requireCrtauthUserDN, entry.dn.lowercased() != "uid=\(escapeDNValue(username)),cn=users,\(configuration.baseDN)".lowercased() {
@@ -175,7 +176,7 @@ enum LDAPConnection {
             case .posixGroup(let dn): (dn, "(memberUid=\(escapeLDAPFilterValue(username)))")
             case .groupOfNames(let dn): (dn, "(member=\(escapeLDAPFilterValue(entry.dn)))")
             }
-            let members = try search(ld, base: dn, scope: LDAP_SCOPE_BASE, filter: groupFilter, attribute: "1.1", timeout: configuration.timeout, missingBaseIsEmpty: true)
+            let members = try search(ldap, ld, base: dn, scope: LibLDAP.scopeBase, filter: groupFilter, attribute: "1.1", timeout: configuration.timeout, missingBaseIsEmpty: true)
             guard !members.isEmpty else { return .refused(reason: "not a member of the required group") }
         }
         let keys = entry.values.compactMap { try? AuthorizedKey(line: $0) }.map {
@@ -184,13 +185,13 @@ enum LDAPConnection {
         return keys.isEmpty ? .refused(reason: "no usable \(configuration.attribute) in the directory") : .keys(keys)
     }
 
-    private static func bind(_ ld: OpaquePointer, _ configuration: LDAPKeyProvider.Configuration) throws {
+    private static func bind(_ ldap: LibLDAP, _ ld: LibLDAP.Handle, _ configuration: LDAPKeyProvider.Configuration) throws {
         var password = Array((configuration.bindPassword ?? "").utf8)
-        let rc = password.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var credential = berval(bv_len: ber_len_t(buffer.count), bv_val: buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self) })
-            return ldap_sasl_bind_s(ld, configuration.bindDN, nil, &credential, nil, nil, nil)
+        let rc = password.withUnsafeMutableBytes { bytes in
+            // Simple bind: no SASL mechanism.
+            LibLDAP.withBerValue(bytes) { credential in ldap.saslBind(ld, configuration.bindDN, nil, credential, nil, nil, nil) }
         }
-        try check(rc, ld, "binding as \(configuration.bindDN ?? "anonymous")")
+        try check(rc, ldap, "binding as \(configuration.bindDN ?? "anonymous")")
     }
 
     struct Entry {
@@ -198,45 +199,44 @@ enum LDAPConnection {
         var values: [String]
     }
 
-    private static func search(_ ld: OpaquePointer, base: String, scope: Int32, filter: String, attribute: String, timeout: Int, missingBaseIsEmpty: Bool = false) throws -> [Entry] {
-        var result: OpaquePointer?
+    private static func search(_ ldap: LibLDAP, _ ld: LibLDAP.Handle, base: String, scope: Int32, filter: String, attribute: String, timeout: Int,
+                               missingBaseIsEmpty: Bool = false) throws -> [Entry] {
+        var result: LibLDAP.Message?
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         let attributeCString = strdup(attribute)
         defer { free(attributeCString) }
         var attributes: [UnsafeMutablePointer<CChar>?] = [attributeCString, nil]
-        let rc = ldap_search_ext_s(ld, base, scope, filter, &attributes, 0, nil, nil, &limit, 2, &result)
-        defer { if result != nil { ldap_msgfree(result) } }
-        if rc == LDAP_NO_SUCH_OBJECT && missingBaseIsEmpty { return [] }
-        if rc == LDAP_SIZELIMIT_EXCEEDED { return [Entry(dn: "", values: []), Entry(dn: "", values: [])] }
-        try check(rc, ld, "searching \(base)")
+        let rc = ldap.search(ld, base, scope, filter, &attributes, 0, nil, nil, &limit, 2, &result)
+        defer { if result != nil { _ = ldap.freeMessage(result) } }
+        if rc == LibLDAP.noSuchObject && missingBaseIsEmpty { return [] }
+        if rc == LibLDAP.sizeLimitExceeded { return [Entry(dn: "", values: []), Entry(dn: "", values: [])] }
+        try check(rc, ldap, "searching \(base)")
         var entries: [Entry] = []
-        var entry = ldap_first_entry(ld, result)
+        var entry = ldap.firstEntry(ld, result)
         while let current = entry {
             var dn = ""
-            if let raw = ldap_get_dn(ld, current) {
+            if let raw = ldap.distinguishedName(ld, current) {
                 dn = String(cString: raw)
-                ldap_memfree(raw)
+                ldap.freeMemory(raw)
             }
             var values: [String] = []
-            if let list = ldap_get_values_len(ld, current, attribute) {
+            if let list = ldap.values(ld, current, attribute) {
                 var index = 0
                 while let value = list[index] {
-                    if let bytes = value.pointee.bv_val {
-                        values.append(String(decoding: UnsafeRawBufferPointer(start: bytes, count: Int(value.pointee.bv_len)), as: UTF8.self))
-                    }
+                    values.append(String(decoding: LibLDAP.bytes(of: value), as: UTF8.self))
                     index += 1
                 }
-                ldap_value_free_len(list)
+                ldap.freeValues(list)
             }
             entries.append(Entry(dn: dn, values: values))
-            entry = ldap_next_entry(ld, current)
+            entry = ldap.nextEntry(ld, current)
         }
         return entries
     }
 
-    private static func check(_ rc: Int32, _ ld: OpaquePointer?, _ what: String) throws {
-        guard rc != LDAP_SUCCESS else { return }
-        throw Failure(description: "\(what): \(String(cString: ldap_err2string(rc)))")
+    private static func check(_ rc: Int32, _ ldap: LibLDAP, _ what: String) throws {
+        guard rc != LibLDAP.success else { return }
+        throw Failure(description: "\(what): \(ldap.describe(rc))")
     }
 }
 

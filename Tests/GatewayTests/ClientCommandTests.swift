@@ -34,6 +34,19 @@ struct ClientCommandTests {
         #expect(missing.status == 22)
     }
 
+    @Test("without CRTAUTH_USER and USER the username is the account's name, as ssh takes it")
+    func accountName() throws {
+        let dir = try TemporaryDirectory()
+        let account = try mustRun("id", ["-un"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try sshKeygen(dir, name: "me", type: "ed25519")
+        try mustRun(try crtauthExecutable(), ["keys", "add", account, key + ".pub", "--data-dir", dir.file("data")])
+        let gateway = try GatewayProcess(dir)
+        defer { gateway.stop() }
+        let login = try Self.client(["login", "--json", "--identity", key, gateway.url("/")], agent: nil, cache: dir, extra: ["CRTAUTH_USER": "", "USER": ""])
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect((try JSONSerialization.jsonObject(with: Data(login.stdout.utf8)) as? [String: Any])?["user"] as? String == account)
+    }
+
     @Test("an encrypted key file (--identity) with CRTAUTH_PASSPHRASE; POST bodies from @file")
     func encryptedKeyFile() throws {
         let dir = try TemporaryDirectory()

@@ -180,11 +180,15 @@ struct GatewayTests {
         #expect(refused.status != 0 && refused.stderr.contains("chmod 600"))
     }
 
-    @Test("/healthz, /metrics and SIGTERM: health without credentials, authentication counters, a clean exit")
+    @Test("/healthz, /metrics and SIGTERM: health and version without credentials, authentication counters, a clean exit")
     func operations() throws {
         let enrolled = try Enrolled(keyType: "ed25519")
         let gateway = try GatewayProcess(enrolled.dir)
-        #expect(try curl(gateway.url("/healthz")).status == 200)
+        let version = try mustRun(try crtauthExecutable(), ["--version"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3, "\(version)")
+        let health = try curl(gateway.url("/healthz"))
+        #expect(health.status == 200 && health.body == #"{"status":"ok","store":"ok","version":"\#(version)"}"# + "\n", "\(health.body)")
+        #expect(gateway.logText.contains("crtauth serve \(version): listening on"))
         _ = try curl(gateway.url("/whoami"), headers: ["Authorization: chap:AXTObad"])
         let metrics = try curl(gateway.url("/metrics"))
         #expect(metrics.status == 200 && metrics.body.contains("crtauth_authentications_total"))

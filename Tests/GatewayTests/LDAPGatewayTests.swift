@@ -110,4 +110,30 @@ struct LDAPGatewayTests {
             #expect(try curl(gateway.url("/_auth"), headers: [request]).status == expected, "\(name)")
         }
     }
+
+    @Test("without OpenLDAP's library: the binary does not link it, --store ldap:// is one line naming the package, other stores work")
+    func withoutLibLDAP() throws {
+        let executable = try crtauthExecutable()
+        #expect(!(try mustRun("ldd", [executable])).contains("libldap"))
+        // Hide every installed libldap in a mount namespace of the test's own (needs root, as CI is).
+        let libraries = try mustRun("/sbin/ldconfig", ["-p"]).split(separator: "\n").compactMap { line -> String? in
+            guard line.contains("libldap"), let arrow = line.range(of: "=> ") else { return nil }
+            return String(line[arrow.upperBound...])
+        }
+        #expect(!libraries.isEmpty)
+        let dir = try TemporaryDirectory()
+        func hidden(_ arguments: [String]) throws -> ProcessResult {
+            let script = #"for f in $HIDE; do mount --bind /dev/null "$(readlink -f "$f")" || exit 99; done; exec "$@""#
+            return try runProcess("unshare", ["--mount", "sh", "-c", script, "sh", executable] + arguments,
+                                  environment: ["HIDE": libraries.joined(separator: " "), "SSH_AUTH_SOCK": ""])
+        }
+        let ldap = try hidden(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0", "--store", "ldap://127.0.0.1:1/dc=example,dc=com"])
+        #expect(ldap.status == 1, "\(ldap.stderr)")
+        #expect(ldap.stderr.split(separator: "\n").count == 1, "\(ldap.stderr)")
+        #expect(ldap.stderr.contains("libldap-2.5-0") && ldap.stderr.contains("libldap2") && ldap.stderr.contains("openldap"), "\(ldap.stderr)")
+        let key = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey.openSSHLine(comment: "alice")
+        let store = "sqlite:" + dir.file("keys.sqlite")
+        #expect(try hidden(["keys", "add", "alice", key, "--store", store]).status == 0)
+        #expect(try hidden(["keys", "list", "--store", store]).stdout.contains("alice"))
+    }
 }

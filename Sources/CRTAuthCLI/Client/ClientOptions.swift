@@ -3,12 +3,14 @@ import AsyncHTTPClient
 import CRTAuth
 import CRTAuthClient
 import Foundation
+import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SSHKeys
 
 /// Options shared by `login`, `token` and `curl`.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .customLong("user"), help: "Who to authenticate as. Default: CRTAUTH_USER, else USER.")
+    @Option(name: .customLong("user"), help: "Who to authenticate as. Default: CRTAUTH_USER, else USER, else your account's name.")
     var user: String?
     @Option(name: .customLong("identity"), help: "A private key file to sign with instead of ssh-agent (asks for its passphrase, or reads CRTAUTH_PASSPHRASE).")
     var identity: String?
@@ -16,6 +18,18 @@ struct ClientOptions: ParsableArguments {
     var protocolVersion: String?
     @Option(name: .customLong("handshake-method"), help: "GET (default), HEAD (servers older than crtauth 0.99.3) or POST.")
     var handshakeMethod: String = "GET"
+    @Option(name: .customLong("cacert"), help: "Trust the CA certificates in this PEM file (instead of the system's) for https:// servers.")
+    var caCertificates: String?
+    @Flag(name: [.customShort("k"), .customLong("insecure")], help: "Do not verify the server's TLS certificate (the crtauth handshake still checks the server name).")
+    var insecure = false
+    @Option(name: .customLong("connect-timeout"), help: "Seconds to wait for a connection. Default 10.")
+    var connectTimeout: Double?
+    @Option(name: [.customShort("m"), .customLong("max-time")], help: "Seconds the whole operation may take, handshake included (exit 28 after). Default: none; 30 s per exchange.")
+    var maxTime: Double?
+
+    /// Limits of the options above.
+    static let maximumSeconds = 86_400.0
+    static let defaultConnectTimeout: TimeAmount = .seconds(10)
 
     func makeClient(scheme: CRTAuthClient.Scheme = .chap, trace: (@Sendable (String) -> Void)? = nil) throws -> CRTAuthClient {
         let user = try resolveUser(self.user)
@@ -34,20 +48,59 @@ struct ClientOptions: ParsableArguments {
         case "POST": method = .POST
         default: throw CLIFailure(message: "--handshake-method takes GET, HEAD or POST")
         }
-        return CRTAuthClient(
-            configuration: .init(username: user, protocolVersion: version, handshakeMethod: method, tokenCache: TokenCache.standard(), scheme: scheme),
-            signers: try signerSource(identity: self.identity), trace: trace
-        )
+        var configuration = CRTAuthClient.Configuration(username: user, protocolVersion: version, handshakeMethod: method, tokenCache: TokenCache.standard(), scheme: scheme)
+        if let maxTime = self.maxTime { configuration.timeout = try Self.timeAmount(maxTime, "--max-time") }
+        let signers = try signerSource(identity: self.identity)
+        return CRTAuthClient(configuration: configuration, signers: signers, httpClient: try self.makeHTTPClient(), trace: trace)
+    }
+
+    /// The HTTP client of one command: TLS as the options say; redirects are never followed
+    /// by it (`crtauth curl -L` follows them itself, deciding where credentials may go).
+    func makeHTTPClient() throws -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let path = self.caCertificates {
+            guard (try? readSmallFile(path)) != nil else { throw CLIFailure(message: "cannot read the CA file \(path)") }
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+            } catch {
+                throw CLIFailure(message: "\(path) holds no PEM certificate: \(error)")
+            }
+        }
+        if self.insecure { tls.certificateVerification = .none }
+        let connect = try self.connectTimeout.map { try Self.timeAmount($0, "--connect-timeout") } ?? Self.defaultConnectTimeout
+        let configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: connect))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    static func timeAmount(_ seconds: Double, _ flag: String) throws -> TimeAmount {
+        guard seconds > 0, seconds <= Self.maximumSeconds else { throw CLIFailure(message: "\(flag) takes seconds, more than 0 and at most \(Int(Self.maximumSeconds))") }
+        return .nanoseconds(Int64(seconds * 1e9))
     }
 }
 
-/// `--user`, else `CRTAUTH_USER`, else `USER`.
-func resolveUser(_ flag: String?) throws -> String {
-    let environment = ProcessInfo.processInfo.environment
-    guard let user = flag ?? environment["CRTAUTH_USER"].flatMap({ $0.isEmpty ? nil : $0 }) ?? environment["USER"], !user.isEmpty else {
-        throw CLIFailure(message: "no username: pass --user or set CRTAUTH_USER")
+/// `--user`, else `CRTAUTH_USER`, else `USER`, else the account's name in the password
+/// database (as ssh takes it when `User` is not configured).
+func resolveUser(_ flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    let nonEmpty = { (value: String?) in value.flatMap { $0.isEmpty ? nil : $0 } }
+    if let flag {
+        guard !flag.isEmpty else { throw CLIFailure(message: "--user is empty") }
+        return flag
+    }
+    guard let user = nonEmpty(environment["CRTAUTH_USER"]) ?? nonEmpty(environment["USER"]) ?? accountName() else {
+        throw CLIFailure(message: "no username: pass --user or set CRTAUTH_USER (this account has no name in the password database)")
     }
     return user
+}
+
+/// The name of the real user id in the password database, if it has one.
+func accountName() -> String? {
+    var entry = passwd()
+    var result: UnsafeMutablePointer<passwd>?
+    var buffer = [CChar](repeating: 0, count: 16 * 1024)
+    guard getpwuid_r(getuid(), &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
+    let text = String(cString: name)
+    return text.isEmpty ? nil : text
 }
 
 /// The key file of `--identity`, else ssh-agent.
@@ -65,13 +118,33 @@ enum ClientExit {
     static let authentication: Int32 = 67
 }
 
-/// Runs a client command body: client errors become one line on stderr and their exit code.
-func runClient(_ client: CRTAuthClient, _ body: (CRTAuthClient) async throws -> Void) async throws {
+/// Runs a client command body, then shuts its HTTP client down: client errors become one
+/// line on stderr and their exit code. With `maxTime`, the whole body must finish within it
+/// (curl's `-m`), else exit 28.
+func runClient(_ client: CRTAuthClient, maxTime: Double? = nil, _ body: @escaping @Sendable (CRTAuthClient) async throws -> Void) async throws {
+    let result: Result<Void, any Error>
     do {
-        try await body(client)
-        try? await client.shutdown()
+        if let maxTime {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await body(client) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(maxTime))
+                    throw CRTAuthClientError(.timeout, "the operation took longer than --max-time \(maxTime) s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } else {
+            try await body(client)
+        }
+        result = .success(())
+    } catch {
+        result = .failure(error)
+    }
+    try? await client.httpClient.shutdown()
+    do {
+        try result.get()
     } catch let error as CRTAuthClientError {
-        try? await client.shutdown()
         printError(error.message)
         switch error.code {
         case .network: throw ExitCode(ClientExit.network)
@@ -79,9 +152,6 @@ func runClient(_ client: CRTAuthClient, _ body: (CRTAuthClient) async throws -> 
         case .invalidURL, .tokenCache, .tooLarge: throw ExitCode(ClientExit.failure)
         default: throw ExitCode(ClientExit.authentication)
         }
-    } catch {
-        try? await client.shutdown()
-        throw error
     }
 }
 
@@ -100,7 +170,7 @@ struct LoginCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await runClient(try self.client.makeClient()) { client in
+            try await runClient(try self.client.makeClient(), maxTime: self.client.maxTime) { client in
                 let token = try await client.token(for: self.url, forceHandshake: true)
                 if self.json {
                     print(try tokenJSON(token, url: self.url, includeToken: false))
@@ -123,7 +193,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await runClient(try self.client.makeClient()) { client in
+            try await runClient(try self.client.makeClient(), maxTime: self.client.maxTime) { client in
                 let token = try await client.token(for: self.url)
                 print(self.json ? try tokenJSON(token, url: self.url, includeToken: true) : token.token)
             }

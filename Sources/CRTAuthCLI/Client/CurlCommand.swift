@@ -27,7 +27,10 @@ struct CurlCommand: AsyncParsableCommand {
     @Option(name: .customShort("o"), help: "Write the body to FILE instead of standard output.") var output: String?
     @Flag(name: .customShort("s"), help: "Silent: no error messages.") var silent = false
     @Flag(name: [.customShort("f"), .customLong("fail")], help: "Exit 22 on an HTTP status of 400 or more, without printing the body.") var fail = false
-    @Flag(name: .customShort("v"), help: "Show the handshake and the request on standard error (never the credentials).") var verbose = false
+    @Flag(name: [.customShort("L"), .customLong("location")], help: "Follow redirects (at most \(Redirects.maximum)); credentials go only to the URL's own origin.") var location = false
+    @Option(name: [.customShort("w"), .customLong("write-out")], help: "Print this after the answer: %{http_code}, %{time_total}, %{size_download}, %{url_effective}, %{num_redirects}, %{content_type}; \\n for a new line.")
+    var writeOut: String?
+    @Flag(name: .customShort("v"), help: "Show the handshake and every request and answer head on standard error (credentials as <redacted>).") var verbose = false
     @Option(name: .customLong("scheme"), help: "Authentication scheme: chap (crtauth, default), jwt, signature (RFC 9421) or serveradmin.") var scheme = "chap"
     @Argument(help: "The URL.") var url: String
     @OptionGroup var client: ClientOptions
@@ -36,12 +39,13 @@ struct CurlCommand: AsyncParsableCommand {
     static let maximumBody = 256 * 1024 * 1024
 
     func run() async throws {
-        let verbose = self.verbose, silent = self.silent
-        let trace: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) } : nil
+        let silent = self.silent
+        let trace: (@Sendable (String) -> Void)? = self.verbose ? { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) } : nil
         do {
             guard let scheme = CRTAuthClient.Scheme(rawValue: self.scheme.lowercased()) else {
                 throw CLIFailure(message: "unknown --scheme '\(self.scheme)': use chap, jwt, signature or serveradmin")
             }
+            let writeOut = try self.writeOut.map { try WriteOut(format: $0) }
             let body = try self.body()
             var request = HTTPClientRequest(url: self.url)
             request.method = HTTPMethod(rawValue: (self.method ?? (body == nil ? "GET" : "POST")).uppercased())
@@ -53,25 +57,37 @@ struct CurlCommand: AsyncParsableCommand {
                 request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             }
             let client = try self.client.makeClient(scheme: scheme, trace: trace)
-            try await runClient(client) { client in
-                let response = try await client.execute(request, body: body)
-                trace?("< \(response.version) \(response.status.code) \(response.status.reasonPhrase)")
-                if self.fail, response.status.code >= 400 {
+            let (fail, include, output, follow) = (self.fail, self.include, self.output, self.location)
+            let started = ContinuousClock.now
+            let prepared = request
+            try await runClient(client, maxTime: self.client.maxTime) { client in
+                let (response, redirects) = try await Redirects.execute(prepared, body: body, client: client, follow: follow)
+                if fail, response.status.code >= 400 {
                     if !silent { printError("the server answered \(response.status.code) \(response.status.reasonPhrase)") }
                     throw ExitCode(ClientExit.httpError)
                 }
-                let sink = try Sink(path: self.output)
-                if self.include {
+                let sink = try Sink(path: output)
+                if include {
                     var head = "\(response.version) \(response.status.code) \(response.status.reasonPhrase)\r\n"
                     for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
                     sink.write(Array((head + "\r\n").utf8))
                 }
+                var received = 0
                 do {
-                    for try await chunk in response.body { sink.write(Array(buffer: chunk)) }
+                    for try await chunk in response.body {
+                        received += chunk.readableBytes
+                        sink.write(Array(buffer: chunk))
+                    }
                 } catch {
-                    throw CRTAuthClientError(.network, "the answer from \(self.url) broke off: \(error)")
+                    throw CRTAuthClientError(.network, "the answer from \(redirects.url) broke off: \(error)")
                 }
                 try sink.close()
+                if let writeOut {
+                    let summary = WriteOut.Summary(
+                        httpCode: Int(response.status.code), totalSeconds: (ContinuousClock.now - started) / .seconds(1), downloadSize: received,
+                        effectiveURL: redirects.url, redirects: redirects.count, contentType: response.headers.first(name: "Content-Type") ?? "")
+                    FileHandle.standardOutput.write(Data(writeOut.render(summary).utf8))
+                }
             }
         } catch let failure as CLIFailure {
             if !silent { printError(failure.message) }

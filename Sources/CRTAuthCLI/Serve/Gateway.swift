@@ -78,7 +78,7 @@ struct Gateway {
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
                 // Scripts and tests read this line to learn the port.
-                FileHandle.standardOutput.write(Data("crtauth serve: listening on http://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
+                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on http://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
             },
             logger: logger
         )
@@ -135,8 +135,8 @@ struct Gateway {
         } else if let directory = provider as? LDAPKeyProvider {
             healthy = (try? await directory.checkHealth()) != nil
         }
-        var buffer = ByteBuffer()
-        buffer.writeString(healthy ? #"{"status":"ok","store":"ok"}"# + "\n" : #"{"status":"unavailable","store":"unreachable"}"# + "\n")
+        let state = healthy ? #""status":"ok","store":"ok""# : #""status":"unavailable","store":"unreachable""#
+        let buffer = ByteBuffer(string: "{" + state + #","version":"# + jsonStringLiteral(crtauthVersion) + "}\n")
         return Response(status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 }

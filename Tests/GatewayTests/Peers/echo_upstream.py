@@ -1,7 +1,11 @@
 # An upstream for the gateway's proxy tests: answers every request with a JSON echo of its
 # method, path (with query), headers and body. Prints "port N" once listening on loopback.
+# /redirect/STATUS?to=URL answers STATUS with Location: URL, /loop redirects to itself, and
+# /slow answers after 5 seconds.
 import json
 import sys
+import time
+from urllib.parse import parse_qs, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -21,6 +25,17 @@ class Echo(BaseHTTPRequestHandler):
                 self.rfile.readline()
         else:
             body = self.rfile.read(length)
+        path = urlsplit(self.path).path
+        if path.startswith("/redirect/") or path == "/loop":
+            status = int(path.split("/")[2]) if path != "/loop" else 302
+            target = parse_qs(urlsplit(self.path).query).get("to", ["/"])[0] if path != "/loop" else "/loop"
+            self.send_response(status)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path == "/slow":
+            time.sleep(5)
         payload = json.dumps({
             "method": self.command,
             "path": self.path,
