@@ -28,17 +28,21 @@ struct Gateway {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         try makeDirectory(self.settings.dataDirectory)
+        // The store before the secret: a store that cannot work stops the start before a secret is made.
+        let provider = try await self.settings.store.makeProvider(logger: logger)
         if try SecretFile.createIfMissing(self.settings.secretFile) {
             logger.notice("created a new secret file", metadata: ["path": .string(self.settings.secretFile)])
         }
         let secrets = try SecretFile.load(self.settings.secretFile)
-        let provider = try await self.settings.store.makeProvider(logger: logger)
         let server = AuthServerReference(try self.makeServer(secrets: secrets, provider: provider))
 
         var client: HTTPClient?
         var proxy: ReverseProxy?
         if let upstream = self.settings.upstream {
-            let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(300))))
+            let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+                // A proxy passes redirects on to the client; following them here would send the
+                // user's identity headers wherever the upstream points.
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(300))))
             client = upstreamClient
             do {
                 proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger)
