@@ -9,9 +9,9 @@ struct SignCommand: AsyncParsableCommand {
         abstract: "Make SSHSIG signatures, like 'ssh-keygen -Y sign'.",
         discussion: """
         Writes FILE.sig for each FILE ('-' signs stdin and writes the signature to stdout).
-        -f names a private key file (a passphrase is asked on the terminal, or read from
-        CRTAUTH_PASSPHRASE when there is none) or a public key or certificate whose private
-        half is in ssh-agent. Without -f the first key in ssh-agent signs.
+        -f names a private key file (its passphrase comes from SSH_ASKPASS as ssh uses it, \
+        else the terminal, else CRTAUTH_PASSPHRASE) or a public key or certificate whose \
+        private half is in ssh-agent. Without -f the first key in ssh-agent signs.
         """
     )
 

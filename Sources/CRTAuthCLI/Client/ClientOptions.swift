@@ -12,7 +12,7 @@ import SSHKeys
 struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("user"), help: "Who to authenticate as. Default: CRTAUTH_USER, else USER, else your account's name.")
     var user: String?
-    @Option(name: .customLong("identity"), help: "A private key file to sign with instead of ssh-agent (asks for its passphrase, or reads CRTAUTH_PASSPHRASE).")
+    @Option(name: .customLong("identity"), help: "A private key file to sign with instead of ssh-agent (its passphrase from SSH_ASKPASS as ssh uses it, the terminal, or CRTAUTH_PASSPHRASE).")
     var identity: String?
     @Option(name: .customLong("protocol"), help: "v0, v1 or v2. Default: v2 for non-RSA keys, v1 for RSA keys (what Python and Java servers speak).")
     var protocolVersion: String?
