@@ -67,20 +67,7 @@ struct DeployDocsTests {
         let prefix = dir.file("nginx-" + name)
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
         let sitePath = try dir.write(name, site)
-        let conf = try dir.write(name + ".main", """
-            daemon off;
-            master_process off;
-            worker_processes 1;
-            pid \(prefix)/nginx.pid;
-            error_log \(prefix)/logs/error.log warn;
-            events { worker_connections 64; }
-            http {
-                access_log off;
-                client_body_temp_path \(prefix)/body; proxy_temp_path \(prefix)/proxy;
-                fastcgi_temp_path \(prefix)/fastcgi; uwsgi_temp_path \(prefix)/uwsgi; scgi_temp_path \(prefix)/scgi;
-                include \(sitePath);
-            }
-            """)
+        let conf = try dir.write(name + ".main", nginxConfiguration(prefix: prefix, http: "    include \(sitePath);"))
         let check = try runProcess(nginx, ["-t", "-p", prefix, "-c", conf])
         #expect(check.status == 0 && !check.stderr.contains("[warn]"), "\(check.stderr)")
         let server = try ChildProcess(nginx, ["-p", prefix, "-c", conf], output: dir.file(name + ".out"))

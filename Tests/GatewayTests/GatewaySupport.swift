@@ -120,3 +120,22 @@ final class EchoUpstream: Sendable {
 
     var url: String { "http://127.0.0.1:\(self.port)" }
 }
+
+/// A main nginx configuration for a test: one worker in the foreground, every path under
+/// `prefix`, `http` (server blocks or an include) inside the http block.
+func nginxConfiguration(prefix: String, http: String) -> String {
+    """
+    daemon off;
+    master_process off;
+    worker_processes 1;
+    pid \(prefix)/nginx.pid;
+    error_log \(prefix)/logs/error.log warn;
+    events { worker_connections 64; }
+    http {
+        access_log off;
+        client_body_temp_path \(prefix)/body; proxy_temp_path \(prefix)/proxy;
+        fastcgi_temp_path \(prefix)/fastcgi; uwsgi_temp_path \(prefix)/uwsgi; scgi_temp_path \(prefix)/scgi;
+    \(http)
+    }
+    """
+}

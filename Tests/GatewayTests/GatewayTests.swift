@@ -90,17 +90,7 @@ struct GatewayTests {
         let port = try freePort()
         let prefix = enrolled.dir.file("nginx")
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
-        let conf = try enrolled.dir.write("nginx.conf", """
-            daemon off;
-            master_process off;
-            worker_processes 1;
-            pid \(prefix)/nginx.pid;
-            error_log \(prefix)/logs/error.log warn;
-            events { worker_connections 64; }
-            http {
-                access_log off;
-                client_body_temp_path \(prefix)/body; proxy_temp_path \(prefix)/proxy;
-                fastcgi_temp_path \(prefix)/fastcgi; uwsgi_temp_path \(prefix)/uwsgi; scgi_temp_path \(prefix)/scgi;
+        let conf = try enrolled.dir.write("nginx.conf", nginxConfiguration(prefix: prefix, http: """
                 server {
                     listen 127.0.0.1:\(port);
                     location = /_auth { proxy_pass http://127.0.0.1:\(gateway.port); }
@@ -117,8 +107,7 @@ struct GatewayTests {
                         proxy_pass http://127.0.0.1:\(upstream.port);
                     }
                 }
-            }
-            """)
+            """))
         let server = try ChildProcess(nginx, ["-p", prefix, "-c", conf], output: enrolled.dir.file("nginx.out"))
         defer { server.stop() }
         try waitForPort(port)
