@@ -52,10 +52,10 @@ public struct AuthenticatedIdentity: Hashable, Sendable {
     /// The key that signed (the certified key, for a certificate). `nil` for a crtauth token:
     /// tokens, as Python and Java define them, name only the user.
     public let key: SSHPublicKey?
-    /// `crtauth-v0`/`-v1`/`-v2` for a handshake, `chap` for a request with a crtauth token.
-    public let scheme: String
+    /// A handshake of a crtauth version, a request with a crtauth token (`chap`), or a per-request scheme.
+    public let scheme: IdentityScheme
 
-    public init(username: String, key: SSHPublicKey?, scheme: String) {
+    public init(username: String, key: SSHPublicKey?, scheme: IdentityScheme) {
         self.username = username
         self.key = key
         self.scheme = scheme
@@ -64,11 +64,6 @@ public struct AuthenticatedIdentity: Hashable, Sendable {
     /// `SHA256:` fingerprint of ``key``, as `ssh-keygen -l` prints it (computed when asked:
     /// formatting it costs more than the rest of a token check).
     public var keyFingerprint: String? { self.key?.sha256Fingerprint }
-}
-
-extension CRTAuthVersion {
-    /// The scheme name of an identity established by a handshake of this version.
-    var handshakeScheme: String { self == .v2 ? "crtauth-v2" : self == .v1 ? "crtauth-v1" : "crtauth-v0" }
 }
 
 /// The result of a server operation that may fail for expected reasons.
@@ -264,15 +259,15 @@ public struct AuthServer: Sendable {
             guard let (signer, registered) = try CRTAuthV2Verifier.verify(signature: signature, challenge: challenge, keys: self.usableKeys(keys, version: .v2, now: now), now: now) else {
                 return .failure(AuthenticationFailure(reason: .badSignature, username: username))
             }
-            return self.succeed(username, key: signer, registered: registered, scheme: challenge.version.handshakeScheme, now: now)
+            return self.succeed(username, key: signer, registered: registered, scheme: .handshake(challenge.version), now: now)
         }
         guard let key = Self.verifyV1(signature: signature, over: challenge.signedBytes, keys: keys, now: now) else {
             return .failure(AuthenticationFailure(reason: .badSignature, username: username))
         }
-        return self.succeed(username, key: key, registered: key, scheme: challenge.version.handshakeScheme, now: now)
+        return self.succeed(username, key: key, registered: key, scheme: .handshake(challenge.version), now: now)
     }
 
-    private func succeed(_ username: String, key: SSHPublicKey, registered: SSHPublicKey, scheme: String, now: UInt64) -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
+    private func succeed(_ username: String, key: SSHPublicKey, registered: SSHPublicKey, scheme: IdentityScheme, now: UInt64) -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
         self.state.keyProvider.keyUsed(registered, by: username, at: now)
         return .success((self.issueToken(for: username, now: now), AuthenticatedIdentity(username: username, key: key, scheme: scheme)))
     }

@@ -12,15 +12,15 @@ struct Audit: Sendable {
     static let maximumLoggedLength = 64
 
     /// `detail` (a parse error, say) goes to the log line only, never into a metric label.
-    func record(scheme: String, user: String?, key: String?, result: Result, peer: SocketAddress?, detail: String? = nil) {
-        var metadata: Logger.Metadata = ["scheme": .string(scheme), "result": .string(result.name)]
+    func record(scheme: IdentityScheme, user: String?, key: String?, result: Result, peer: SocketAddress?, detail: String? = nil) {
+        var metadata: Logger.Metadata = ["scheme": .string(scheme.name), "result": .string(result.name)]
         if let detail { metadata["detail"] = .string(Self.escaped(detail, limit: 200)) }
         if let user { metadata["user"] = .string(Self.escaped(user)) }
         if let key { metadata["key"] = .string(key) }
         if case .failure(let reason) = result { metadata["reason"] = .string(reason) }
         if let peer { metadata["peer"] = .string(Self.describe(peer)) }
         self.logger.info("authentication", metadata: metadata)
-        Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme), ("result", result.name), ("reason", result.reason)]).increment()
+        Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)]).increment()
     }
 
     enum Result {

@@ -150,14 +150,14 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             outcome = try self.server.current.validateToken(String(token), now: self.clock())
         } catch {
             // A token that does not even parse: refused like a wrong one, so clients re-handshake.
-            self.audit.record(scheme: "chap", user: nil, key: nil, result: .failure("malformed-token"), peer: peer())
+            self.audit.record(scheme: .chap, user: nil, key: nil, result: .failure("malformed-token"), peer: peer())
             return .failure(self.unauthorized)
         }
         switch outcome {
         case .success(let username):
-            return .success(AuthenticatedIdentity(username: username, key: nil, scheme: "chap"))
+            return .success(AuthenticatedIdentity(username: username, key: nil, scheme: .chap))
         case .failure(let failure):
-            self.audit.record(scheme: "chap", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer())
+            self.audit.record(scheme: .chap, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer())
             return .failure(self.unauthorized)
         }
     }
@@ -211,7 +211,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
                 case .success(let challenge):
                     return Self.xCHAP("challenge", challenge.encoded)
                 case .failure(let failure):
-                    self.audit.record(scheme: crtauthRequest.version.handshakeName, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                    self.audit.record(scheme: .handshake(crtauthRequest.version), user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
                     return Self.forbidden
                 }
             case "response":
@@ -220,7 +220,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
                     self.audit.record(scheme: issued.identity.scheme, user: issued.identity.username, key: issued.identity.keyFingerprint, result: .success, peer: peer)
                     return Self.xCHAP("token", issued.token.encoded)
                 case .failure(let failure):
-                    self.audit.record(scheme: "crtauth", user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                    self.audit.record(scheme: .handshakeOfUnknownVersion, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
                     return Self.forbidden
                 }
             default:
@@ -230,7 +230,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             self.audit.logger.error("key store unavailable", metadata: ["error": .string(error.message)])
             return Self.serviceUnavailable
         } catch let error as CRTAuthError {
-            self.audit.record(scheme: "crtauth", user: nil, key: nil, result: .failure("malformed-\(method == "request" ? "request" : "response")"), peer: peer)
+            self.audit.record(scheme: .handshakeOfUnknownVersion, user: nil, key: nil, result: .failure("malformed-\(method == "request" ? "request" : "response")"), peer: peer)
             return Self.badRequest(error.message)
         } catch {
             self.audit.logger.error("handshake failed", metadata: ["error": .string("\(type(of: error))")])
@@ -259,8 +259,4 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
     static func xCHAP(_ method: String, _ payload: String) -> Response {
         Response(status: .ok, headers: [.xCHAP: method + ":" + payload, .contentLength: "0"])
     }
-}
-
-extension CRTAuthVersion {
-    var handshakeName: String { "crtauth-v\(self.rawValue)" }
 }

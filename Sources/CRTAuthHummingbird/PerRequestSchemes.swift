@@ -61,7 +61,7 @@ extension CRTAuthMiddleware {
                 return await cache.key(url: url, kid: kid)
             }
         }
-        return await self.conclude(scheme: AsymmetricJWT.identityScheme, peer: peer) {
+        return await self.conclude(scheme: .jwt, peer: peer) {
             try await perRequest.jwt.verify(token: token, now: self.clock(), keys: perRequest.keys, nonces: perRequest.nonces, jwks: lookup)
         }
     }
@@ -69,7 +69,7 @@ extension CRTAuthMiddleware {
     func authenticateSignature(_ request: inout Request, _ perRequest: PerRequestSchemes, peer: SocketAddress?) async -> Authentication {
         guard let keys = perRequest.keys as? any KeyOwnerLookup else { return .failure(self.unauthorized) }
         let body: ByteBuffer
-        switch await self.collectBody(&request, peer: peer, scheme: HTTPMessageSignatures.identityScheme) {
+        switch await self.collectBody(&request, peer: peer, scheme: .signature) {
         case .success(let buffer): body = buffer
         case .failure(let failure): return .failure(failure.response)
         }
@@ -79,7 +79,7 @@ extension CRTAuthMiddleware {
             path: request.uri.path, query: request.uri.query, fields: request.headers.map { ($0.name.canonicalName, $0.value) })
         let signatureInput = Self.joined(request.headers[values: .signatureInput])
         let signature = Self.joined(request.headers[values: .signature])
-        return await self.conclude(scheme: HTTPMessageSignatures.identityScheme, peer: peer) {
+        return await self.conclude(scheme: .signature, peer: peer) {
             try await HTTPMessageSignatures.verify(
                 message, body: body.readableBytesView, signatureInput: signatureInput, signature: signature,
                 now: self.clock(), keys: keys, nonces: perRequest.nonces, policy: perRequest.signaturePolicy)
@@ -89,7 +89,7 @@ extension CRTAuthMiddleware {
     func authenticateServeradmin(_ request: inout Request, _ perRequest: PerRequestSchemes, peer: SocketAddress?) async -> Authentication {
         guard let keys = perRequest.keys as? any KeyOwnerLookup else { return .failure(self.unauthorized) }
         let body: ByteBuffer
-        switch await self.collectBody(&request, peer: peer, scheme: "serveradmin") {
+        switch await self.collectBody(&request, peer: peer, scheme: .serveradmin) {
         case .success(let buffer): body = buffer
         case .failure(let failure): return .failure(failure.response)
         }
@@ -99,7 +99,7 @@ extension CRTAuthMiddleware {
             guard let found = try await keys.owner(ofFingerprint: key.sha256Fingerprint, now: now), found.key == key else { return nil }
             return found.username
         }
-        return await self.conclude(scheme: "serveradmin", peer: peer) {
+        return await self.conclude(scheme: .serveradmin, peer: peer) {
             try await ServeradminSignatures.verify(
                 timestamp: headers[.xTimestamp], publicKeys: headers[.xPublicKeys], signatures: headers[.xSignatures],
                 body: body.readableBytesView, now: now, owner: owner, nonces: perRequest.nonces, policy: perRequest.serveradminPolicy)
@@ -107,7 +107,7 @@ extension CRTAuthMiddleware {
     }
 
     /// Reads the body (kept in the request for the handler or the upstream), up to the limit.
-    private func collectBody(_ request: inout Request, peer: SocketAddress?, scheme: String) async -> Result<ByteBuffer, ResponseFailure> {
+    private func collectBody(_ request: inout Request, peer: SocketAddress?, scheme: IdentityScheme) async -> Result<ByteBuffer, ResponseFailure> {
         do {
             return .success(try await request.collectBody(upTo: self.configuration.maximumSignedBodyLength))
         } catch {
@@ -123,7 +123,7 @@ extension CRTAuthMiddleware {
     /// Runs a verification and turns its outcome into the identity or the response, with an
     /// audit line: 400 malformed, 401 refused (403 for serveradmin's bad signature by a known
     /// key, as serveradmin answers), 503 + `Retry-After` when a store fails.
-    private func conclude(scheme: String, peer: SocketAddress?, _ verify: () async throws -> AuthenticationOutcome<AuthenticatedIdentity>) async -> Authentication {
+    private func conclude(scheme: IdentityScheme, peer: SocketAddress?, _ verify: () async throws -> AuthenticationOutcome<AuthenticatedIdentity>) async -> Authentication {
         do {
             switch try await verify() {
             case .success(let identity):
@@ -131,7 +131,7 @@ extension CRTAuthMiddleware {
                 return .success(identity)
             case .failure(let failure):
                 self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
-                if scheme == "serveradmin", failure.reason == .badSignature { return .failure(Self.forbidden) }
+                if scheme == .serveradmin, failure.reason == .badSignature { return .failure(Self.forbidden) }
                 return .failure(self.unauthorized)
             }
         } catch let error as CRTAuthError where error.code == .keyProvider || error.code == .nonceStore {

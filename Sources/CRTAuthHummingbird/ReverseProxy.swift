@@ -43,12 +43,12 @@ public struct ReverseProxy: Sendable {
         let dropped = Self.droppedHeaders(request.headers)
         for field in request.headers where !dropped.contains(field.name.canonicalName) {
             // The credential stays here: a token (chap) or a JWT is of no use upstream.
-            if (identity.scheme == "chap" || identity.scheme == "jwt") && field.name == .authorization { continue }
+            if identity.scheme.usesAuthorizationHeader && field.name == .authorization { continue }
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
         outbound.headers.add(name: "X-Authenticated-User", value: identity.username)
         if let key = identity.keyFingerprint { outbound.headers.add(name: "X-Authenticated-Key", value: key) }
-        outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme)
+        outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme.name)
         if let peer, let address = peer.ipAddress {
             let prior = request.headers[.init("X-Forwarded-For")!]
             outbound.headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.map { $0 + ", " + address } ?? address)

@@ -16,8 +16,6 @@ import Synchronization
 public enum AsymmetricJWT {
     /// The `Authorization` scheme; matched case-insensitively, as asymmetric_jwt_auth does.
     public static let scheme = "JWT"
-    /// The identity's scheme name.
-    public static let identityScheme = "jwt"
     /// asymmetric_jwt_auth's `TIMESTAMP_TOLERANCE`.
     public static let defaultTolerance: UInt64 = 20
     /// Longest token read (asymmetric_jwt_auth's are under 1 KiB with RSA-4096).
@@ -271,7 +269,7 @@ public enum AsymmetricJWT {
                 return .failure(AuthenticationFailure(reason: .replayed, username: username))
             }
             keys.keyUsed(used.key, by: username, at: now)
-            return .success(AuthenticatedIdentity(username: username, key: used.key, scheme: AsymmetricJWT.identityScheme))
+            return .success(AuthenticatedIdentity(username: username, key: used.key, scheme: .jwt))
         }
     }
 }

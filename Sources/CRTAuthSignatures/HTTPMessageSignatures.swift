@@ -8,8 +8,6 @@ import SSHKeys
 /// the key's `SHA256:` fingerprint, both sides. Requests only (no `@status`, no `req`
 /// parameter); bodies are covered through `Content-Digest` (RFC 9530).
 public enum HTTPMessageSignatures {
-    /// The identity's scheme name.
-    public static let identityScheme = "signature"
     /// Longest `Signature-Input`, `Signature` or `Content-Digest` value read.
     public static let maximumFieldLength = 8 * 1024
     /// Most components one signature may cover.
@@ -320,7 +318,7 @@ public enum HTTPMessageSignatures {
             return .failure(AuthenticationFailure(reason: .replayed, username: username))
         }
         keys.keyUsed(key, by: username, at: now)
-        return .success(AuthenticatedIdentity(username: username, key: key, scheme: identityScheme))
+        return .success(AuthenticatedIdentity(username: username, key: key, scheme: .signature))
     }
 
     private static func refusal(_ reason: AuthenticationFailure.Reason, _ detail: String) -> AuthenticationFailure {

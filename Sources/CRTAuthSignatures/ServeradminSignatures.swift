@@ -120,6 +120,6 @@ public enum ServeradminSignatures {
                 return .failure(AuthenticationFailure(reason: .replayed, username: user))
             }
         }
-        return .success(AuthenticatedIdentity(username: user, key: key, scheme: "serveradmin"))
+        return .success(AuthenticatedIdentity(username: user, key: key, scheme: .serveradmin))
     }
 }

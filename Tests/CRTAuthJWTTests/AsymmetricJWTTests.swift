@@ -54,7 +54,7 @@ struct AsymmetricJWTTests {
         #expect(ours == vector)
         #expect(Self.rfc8037.publicKey.asymmetricJWTKeyID == "7f2d9ed0b71b8e5a6c5cf30e647d6e20b5bca6dac8071f11abe3fef8014db610")
         guard case .success(let identity) = try await self.verify(vector, now: 1_700_000_019) else { Issue.record("refused"); return }
-        #expect(identity.username == "alice" && identity.key == Self.rfc8037.publicKey && identity.scheme == "jwt")
+        #expect(identity.username == "alice" && identity.key == Self.rfc8037.publicKey && identity.scheme == .jwt)
     }
 
     @Test("claims escaped as Python's json.dumps does: non-ASCII as \\u escapes, surrogate pairs, quotes")

@@ -71,7 +71,7 @@ struct HTTPMessageSignaturesTests {
         for key in [Self.alice, Self.rsa, Self.p256, Self.p384] {
             let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: key, created: Self.now)
             guard case .success(let identity) = try await self.verify(Self.get, fields: fields) else { Issue.record("\(key.publicKey.type.name) refused"); continue }
-            #expect(identity.username == "alice" && identity.key == key.publicKey && identity.scheme == "signature")
+            #expect(identity.username == "alice" && identity.key == key.publicKey && identity.scheme == .signature)
         }
         let fields = try await HTTPMessageSignatures.sign(Self.get, body: [UInt8](), signer: Self.rsa, created: Self.now)
         #expect(fields.contains { $0.value.contains(#"alg="rsa-v1_5-sha256""#) })

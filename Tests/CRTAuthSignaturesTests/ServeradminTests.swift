@@ -40,7 +40,7 @@ struct ServeradminTests {
             #expect(Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) }) == expected)
             let outcome = try await ServeradminSignatures.verify(timestamp: expected["X-Timestamp"], publicKeys: expected["X-PublicKeys"], signatures: expected["X-Signatures"], body: Array(body.utf8), now: 1_700_000_010, owner: Self.owners, nonces: nil)
             guard case .success(let identity) = outcome else { Issue.record("refused: \(outcome)"); continue }
-            #expect(identity.username == "alice" && identity.scheme == "serveradmin" && identity.key == Self.rfc8037.publicKey)
+            #expect(identity.username == "alice" && identity.scheme == .serveradmin && identity.key == Self.rfc8037.publicKey)
         }
     }
 

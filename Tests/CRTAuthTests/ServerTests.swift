@@ -43,7 +43,7 @@ struct ServerTests {
         let server = try makeServer(InMemoryKeyProvider(keys: ["alice": [other.publicKey, key.publicKey]]))
         let outcome = try await handshake(server, user: "alice", version: .v2, signers: [key])
         let identity = try #require(outcome.value?.identity)
-        #expect(identity.username == "alice" && identity.keyFingerprint == key.publicKey.sha256Fingerprint && identity.scheme == "crtauth-v2")
+        #expect(identity.username == "alice" && identity.keyFingerprint == key.publicKey.sha256Fingerprint && identity.scheme == .handshake(.v2))
         #expect(try server.validateToken(outcome.value!.token.encoded, now: 1_800_000_010).value == "alice")
     }
 

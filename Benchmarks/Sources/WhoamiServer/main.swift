@@ -33,7 +33,7 @@ struct WhoAmI: ResponseEncodable {
 }
 router.get("/whoami") { _, context -> WhoAmI in
     let identity = authenticate ? try context.requireIdentity() : AuthenticatedIdentity(username: "alice", key: nil, scheme: "none")
-    return WhoAmI(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme)
+    return WhoAmI(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme.name)
 }
 let portFile = arguments[3]
 let app = Application(

@@ -169,7 +169,7 @@ struct GatewayMiddleware: RouterMiddleware {
     static func identityFields(_ identity: AuthenticatedIdentity) -> [(HTTPField.Name, String)] {
         var fields: [(HTTPField.Name, String)] = [(ReverseProxy.identityHeaders[0], identity.username)]
         if let key = identity.keyFingerprint { fields.append((ReverseProxy.identityHeaders[1], key)) }
-        fields.append((ReverseProxy.identityHeaders[2], identity.scheme))
+        fields.append((ReverseProxy.identityHeaders[2], identity.scheme.name))
         return fields
     }
 
@@ -178,7 +178,7 @@ struct GatewayMiddleware: RouterMiddleware {
     static func whoami(_ identity: AuthenticatedIdentity) -> Response {
         var json = "{"
         if let key = identity.keyFingerprint { json += #""key":"# + jsonStringLiteral(key) + "," }
-        json += #""scheme":"# + jsonStringLiteral(identity.scheme) + #","user":"# + jsonStringLiteral(identity.username) + "}\n"
+        json += #""scheme":"# + jsonStringLiteral(identity.scheme.name) + #","user":"# + jsonStringLiteral(identity.username) + "}\n"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 }

@@ -1,0 +1,40 @@
+/// How an identity was established. The one place where each scheme's name (in logs, metrics,
+/// `X-Authenticated-Scheme` and `/whoami`) is written: `chap` (a crtauth token),
+/// `crtauth-v0`/`-v1`/`-v2` (a handshake), `jwt`, `signature` (RFC 9421) and `serveradmin`.
+public struct IdentityScheme: Hashable, Sendable, CustomStringConvertible {
+    private enum Backing: Hashable, Sendable {
+        case chap, handshake(CRTAuthVersion?), jwt, signature, serveradmin
+    }
+    private let backing: Backing
+    private init(_ backing: Backing) { self.backing = backing }
+
+    /// A request carrying a crtauth token (`Authorization: chap:…`).
+    public static let chap = IdentityScheme(.chap)
+    /// A crtauth handshake of `version`.
+    public static func handshake(_ version: CRTAuthVersion) -> IdentityScheme { IdentityScheme(.handshake(version)) }
+    /// A crtauth handshake whose version is not known (a response that failed), for logs and metrics.
+    public static let handshakeOfUnknownVersion = IdentityScheme(.handshake(nil))
+    /// An asymmetric_jwt_auth JWT (`Authorization: JWT …`).
+    public static let jwt = IdentityScheme(.jwt)
+    /// An RFC 9421 HTTP message signature.
+    public static let signature = IdentityScheme(.signature)
+    /// serveradmin's `X-Timestamp` / `X-PublicKeys` / `X-Signatures`.
+    public static let serveradmin = IdentityScheme(.serveradmin)
+
+    /// The scheme's name.
+    public var name: String {
+        switch self.backing {
+        case .chap: "chap"
+        case .handshake(let version?): "crtauth-\(version)"
+        case .handshake(nil): "crtauth"
+        case .jwt: "jwt"
+        case .signature: "signature"
+        case .serveradmin: "serveradmin"
+        }
+    }
+
+    public var description: String { self.name }
+
+    /// Whether the credential travels in `Authorization` (a proxy must not pass it on).
+    public var usesAuthorizationHeader: Bool { self == .chap || self == .jwt }
+}
