@@ -1,6 +1,14 @@
 import Crypto
 import SSHKeys
 
+/// Constants of our crtauth v2 (see docs/PROTOCOL.md).
+public enum CRTAuthV2 {
+    /// v2 challenges carry 32 random bytes.
+    public static let uniqueDataLength = 32
+    /// Most key fingerprints one v2 challenge offers.
+    public static let maximumOfferedKeys = 16
+}
+
 extension CRTAuthV2 {
     /// The SSHSIG namespace of a v2 signature for `serverName`: binds the signature to crtauth
     /// and to one server, so it is useless as an SSH login, a git signature or for another server.
