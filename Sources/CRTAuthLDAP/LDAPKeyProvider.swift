@@ -94,9 +94,7 @@ public final class LDAPKeyProvider: KeyProvider, Sendable {
     }
 
     public func keys(for username: String) async throws -> KeyLookup {
-        guard !username.isEmpty, username.utf8.count <= 256, !username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            return .noSuchUser
-        }
+        guard UsernameRule.isValid(username) else { return .noSuchUser }
         let now = self.clock()
         if let hit = self.cache.withLock({ $0[username] }), now < hit.at + self.configuration.cacheTTL { return hit.lookup }
         let configuration = self.configuration

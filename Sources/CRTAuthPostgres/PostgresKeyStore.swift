@@ -426,9 +426,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
     }
 
     static func checkUsername(_ username: String) throws {
-        guard !username.isEmpty, username.utf8.count <= 255, !username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw PostgresStoreError("a username is 1 to 255 bytes without control characters")
-        }
+        guard UsernameRule.isValid(username) else { throw PostgresStoreError(UsernameRule.requirement) }
     }
 }
 

@@ -309,10 +309,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
     }
 
     static func checkUsername(_ username: String) throws {
-        guard !username.isEmpty, username.utf8.count <= CRTAuthLimits.maximumUsernameLength,
-              username.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7F }) else {
-            throw SQLiteKeyStoreError.invalid("usernames are 1 to \(CRTAuthLimits.maximumUsernameLength) bytes without spaces or control characters")
-        }
+        guard UsernameRule.isValid(username) else { throw SQLiteKeyStoreError.invalid(UsernameRule.requirement) }
     }
 }
 
