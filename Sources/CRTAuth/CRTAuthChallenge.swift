@@ -1,4 +1,5 @@
 import Crypto
+import SSHKeys
 
 /// A challenge: what the server asks the client to sign, HMAC-protected so that the server
 /// keeps no state.

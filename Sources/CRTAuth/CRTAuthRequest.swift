@@ -1,3 +1,5 @@
+import SSHKeys
+
 /// `X-CHAP: request:…` — who wants a challenge.
 public struct CRTAuthRequest: Hashable, Sendable {
     public let version: CRTAuthVersion

@@ -1,3 +1,5 @@
+import SSHKeys
+
 /// A response: the challenge exactly as received plus the client's signature over it.
 public struct CRTAuthResponse: Hashable, Sendable {
     public let version: CRTAuthVersion

@@ -1,4 +1,5 @@
 import Crypto
+import SSHKeys
 
 /// A token: who, and for how long, HMAC-protected. v0 is what Python servers issue and
 /// accept (XDR, HMAC-SHA1); v1 what Java servers issue and accept (msgpack, HMAC-SHA256).

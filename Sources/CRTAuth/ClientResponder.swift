@@ -52,7 +52,7 @@ public enum CRTAuthClientResponder {
             return isOffered(signer.publicKey)
         }
         guard let signer else {
-            let names = offered.map { "SHA256:" + base64NoPad($0) }.joined(separator: ", ")
+            let names = offered.map { "SHA256:" + unpaddedBase64($0) }.joined(separator: ", ")
             throw CRTAuthError(.noMatchingKey, "the server expects one of the keys \(names) for user \(quoted(challenge.username)) (or a certificate from such a CA); none is in your ssh-agent or key file — add it with ssh-add, or it may not be registered on the server for this user")
         }
         let signature = try await SSHSig.sign(challenge.bytes, namespace: CRTAuthV2.namespace(serverName: challenge.serverName), hashAlgorithm: CRTAuthV2.hashAlgorithm, with: signer)
@@ -62,11 +62,3 @@ public enum CRTAuthClientResponder {
     static func quoted(_ text: String) -> String { SSHKeyError.quoted(text) }
 }
 
-func base64NoPad(_ bytes: some Collection<UInt8>) -> String {
-    Base64URL.encode(bytes).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-}
-
-extension SSHPublicKey {
-    /// SHA-256 of the wire blob (the bytes behind ``sha256Fingerprint``).
-    var sha256Digest: [UInt8] { Array(SHA256.hash(data: self.wireBlob)) }
-}

@@ -1,3 +1,5 @@
+import SSHKeys
+
 /// Magic bytes of the message kinds.
 enum Magic {
     static let request = UInt8(ascii: "q")

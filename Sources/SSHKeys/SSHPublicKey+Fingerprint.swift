@@ -5,8 +5,11 @@ extension SSHPublicKey {
     /// `SHA256:` and unpadded standard base64 of SHA-256 over the wire blob, exactly as
     /// `ssh-keygen -l` prints it.
     public var sha256Fingerprint: String {
-        "SHA256:" + unpaddedBase64(SHA256.hash(data: self.wireBlob).withUnsafeBytes { Array($0) })
+        "SHA256:" + unpaddedBase64(self.sha256Digest)
     }
+
+    /// SHA-256 of the wire blob: the bytes behind ``sha256Fingerprint`` (and crtauth v2's key offers).
+    public var sha256Digest: [UInt8] { Array(SHA256.hash(data: self.wireBlob)) }
 
     /// `MD5:` and colon-separated lower-case hex of MD5 over the wire blob, exactly as
     /// `ssh-keygen -l -E md5` prints it.
@@ -27,26 +30,3 @@ extension SSHPublicKey {
     }
 }
 
-/// Standard-alphabet base64 without `=` padding, as fingerprints print it. Hand-rolled because
-/// every authentication names its key this way and Foundation's encoder plus trimming cost more
-/// than the rest of a token check.
-func unpaddedBase64(_ bytes: [UInt8]) -> String {
-    let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    let rest = bytes.count % 3
-    let length = bytes.count / 3 * 4 + (rest == 0 ? 0 : rest + 1)
-    return String(unsafeUninitializedCapacity: length) { out in
-        let table = UnsafeBufferPointer(start: alphabet.utf8Start, count: 64)
-        var o = 0, i = 0
-        while i < bytes.count {
-            let b0 = UInt32(bytes[i])
-            let b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0
-            let b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
-            let n = b0 << 16 | b1 << 8 | b2
-            let produce = min(4, length - o)
-            for k in 0..<produce { out[o + k] = table[Int((n >> UInt32(18 - 6 * k)) & 0x3F)] }
-            o += produce
-            i += 3
-        }
-        return length
-    }
-}

@@ -65,7 +65,7 @@ extension SSHPublicKey {
         get throws {
             switch self.backing {
             case .ed25519(let key):
-                return ["kty": "OKP", "crv": "Ed25519", "x": base64URL(key.rawRepresentation)]
+                return ["kty": "OKP", "crv": "Ed25519", "x": Base64URL.encode(key.rawRepresentation)]
             case .p256(let key):
                 return Self.ecJWK(curve: "P-256", x963: Array(key.x963Representation))
             case .p384(let key):
@@ -73,7 +73,7 @@ extension SSHPublicKey {
             case .p521(let key):
                 return Self.ecJWK(curve: "P-521", x963: Array(key.x963Representation))
             case .rsa(let rsa):
-                return ["kty": "RSA", "n": base64URL(rsa.modulus), "e": base64URL(rsa.exponent)]
+                return ["kty": "RSA", "n": Base64URL.encode(rsa.modulus), "e": Base64URL.encode(rsa.exponent)]
             case .skEd25519, .skP256:
                 throw SSHKeyError(.unsupportedAlgorithm, "\(self.type.name) keys have no JWK form")
             }
@@ -82,18 +82,17 @@ extension SSHPublicKey {
 
     private static func ecJWK(curve: String, x963: [UInt8]) -> [String: String] {
         let size = (x963.count - 1) / 2
-        return ["kty": "EC", "crv": curve, "x": base64URL(x963[1...size]), "y": base64URL(x963[(1 + size)...])]
+        return ["kty": "EC", "crv": curve, "x": Base64URL.encode(x963[1...size]), "y": Base64URL.encode(x963[(1 + size)...])]
     }
 
     /// A key from its public JWK members: `OKP`/`Ed25519` (`x`), `EC` P-256/P-384/P-521 (`x`, `y`)
     /// or `RSA` (`n`, `e`), values in unpadded base64url. Other members are ignored.
     public init(jwkMembers members: [String: String]) throws {
         func field(_ name: String) throws -> [UInt8] {
-            guard let text = members[name], text.utf8.count <= 4096, !text.contains("="),
-                  let data = Data(base64Encoded: Self.standardBase64(text)) else {
+            guard let text = members[name], text.utf8.count <= 4096, !text.contains("="), let bytes = Base64URL.decode(text) else {
                 throw SSHKeyError(.invalidEncoding, "JWK member \(name) is missing or not base64url")
             }
-            return Array(data)
+            return bytes
         }
         switch (members["kty"], members["crv"]) {
         case ("OKP", "Ed25519"):
@@ -115,11 +114,6 @@ extension SSHPublicKey {
         }
     }
 
-    private static func standardBase64(_ text: String) -> String {
-        let standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        return standard + String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
-    }
-
     /// The JWK as compact JSON with members in lexicographic order.
     public var jwkJSON: String {
         get throws { Self.canonicalJSON(try self.jwkMembers) }
@@ -135,7 +129,7 @@ extension SSHPublicKey {
             default: ["crv", "kty", "x"]
             }
             let json = Self.canonicalJSON(members.filter { required.contains($0.key) })
-            return base64URL(SHA256.hash(data: Array(json.utf8)))
+            return Base64URL.encode(Array(SHA256.hash(data: Array(json.utf8))))
         }
     }
 
@@ -145,10 +139,3 @@ extension SSHPublicKey {
     }
 }
 
-/// Unpadded base64url (RFC 4648 §5).
-package func base64URL(_ bytes: some Sequence<UInt8>) -> String {
-    Data(bytes).base64EncodedString()
-        .replacingOccurrences(of: "+", with: "-")
-        .replacingOccurrences(of: "/", with: "_")
-        .replacingOccurrences(of: "=", with: "")
-}

@@ -269,17 +269,6 @@ extension SSHPublicKey {
     }
 }
 
-/// Strict standard-alphabet base64 (padding optional); the error names `what` but never echoes input.
-func decodeBase64(_ text: some StringProtocol, what: String) throws -> [UInt8] {
-    var s = String(text)
-    let remainder = s.utf8.count % 4
-    if remainder == 2 { s += "==" } else if remainder == 3 { s += "=" }
-    guard remainder != 1, let data = Data(base64Encoded: s) else {
-        throw SSHKeyError(.invalidEncoding, "\(what) is not valid base64")
-    }
-    return Array(data)
-}
-
 extension SSHPublicKey {
     /// An RSA key from its big-endian modulus and exponent (as in a JWK), 2048 to 16384 bits.
     public init(rsaModulus modulus: some Collection<UInt8>, exponent: some Collection<UInt8>) throws {

@@ -1,5 +1,9 @@
-// base64url (RFC 4648 §5) is done by hand: crtauth emits it unpadded, accepts both, and
-// token validation is hot enough that a table-driven decoder over raw bytes matters.
+import Foundation
+
+// The base64 of every module, in one place. base64url (RFC 4648 §5) is done by hand: crtauth
+// emits it unpadded, accepts both, and token validation is hot enough that a table-driven
+// decoder over raw bytes matters; fingerprints are unpadded standard base64, formatted on
+// every authentication, where Foundation's encoder plus trimming cost more than the check.
 
 /// Unpadded base64url, strict on decode (padding optional, nothing outside the alphabet,
 /// canonical trailing bits).
@@ -19,31 +23,7 @@ public enum Base64URL {
 
     /// Encodes without `=` padding.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
-        let full = input.count / 3, rest = input.count % 3
-        let length = full * 4 + (rest == 0 ? 0 : rest + 1)
-        return String(unsafeUninitializedCapacity: length) { out in
-            alphabet.withUnsafeBufferPointer { table in
-                var o = 0
-                var i = 0
-                while i + 2 < input.count {
-                    let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-                    out[o] = table[Int(n >> 18)]
-                    out[o + 1] = table[Int((n >> 12) & 0x3F)]
-                    out[o + 2] = table[Int((n >> 6) & 0x3F)]
-                    out[o + 3] = table[Int(n & 0x3F)]
-                    o += 4
-                    i += 3
-                }
-                if rest > 0 {
-                    let n = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
-                    out[o] = table[Int(n >> 18)]
-                    out[o + 1] = table[Int((n >> 12) & 0x3F)]
-                    if rest == 2 { out[o + 2] = table[Int((n >> 6) & 0x3F)] }
-                }
-            }
-            return length
-        }
+        unpaddedBase64(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     }
 
     /// Decodes padded or unpadded base64url; `nil` for anything else.
@@ -114,4 +94,48 @@ public enum Base64URL {
         }
         return bad < invalid
     }
+}
+
+/// Standard-alphabet base64 without `=` padding, as fingerprints print it.
+package func unpaddedBase64(_ bytes: some Collection<UInt8>) -> String {
+    unpaddedBase64(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+}
+
+/// Unpadded base64 of `bytes` in a 64-character `alphabet`.
+private func unpaddedBase64(_ bytes: some Collection<UInt8>, alphabet: StaticString) -> String {
+    let input = Array(bytes)
+    let rest = input.count % 3
+    let length = input.count / 3 * 4 + (rest == 0 ? 0 : rest + 1)
+    return String(unsafeUninitializedCapacity: length) { out in
+        let table = UnsafeBufferPointer(start: alphabet.utf8Start, count: 64)
+        var o = 0
+        var i = 0
+        while i + 2 < input.count {
+            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+            out[o] = table[Int(n >> 18)]
+            out[o + 1] = table[Int((n >> 12) & 0x3F)]
+            out[o + 2] = table[Int((n >> 6) & 0x3F)]
+            out[o + 3] = table[Int(n & 0x3F)]
+            o += 4
+            i += 3
+        }
+        if rest > 0 {
+            let n = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
+            out[o] = table[Int(n >> 18)]
+            out[o + 1] = table[Int((n >> 12) & 0x3F)]
+            if rest == 2 { out[o + 2] = table[Int((n >> 6) & 0x3F)] }
+        }
+        return length
+    }
+}
+
+/// Strict standard-alphabet base64 (padding optional); the error names `what` but never echoes input.
+func decodeBase64(_ text: some StringProtocol, what: String) throws -> [UInt8] {
+    var s = String(text)
+    let remainder = s.utf8.count % 4
+    if remainder == 2 { s += "==" } else if remainder == 3 { s += "=" }
+    guard remainder != 1, let data = Data(base64Encoded: s) else {
+        throw SSHKeyError(.invalidEncoding, "\(what) is not valid base64")
+    }
+    return Array(data)
 }
