@@ -12,7 +12,7 @@ import Synchronization
 /// Usernames go into the filter escaped per RFC 4515; usernames with NUL or control characters
 /// are "no such user" without a search. An unreachable directory is a
 /// ``CRTAuthError/Code-swift.struct/keyProvider`` error (the gateway answers 503).
-public final class LDAPKeyProvider: KeyProvider, Sendable {
+public final class LDAPKeyProvider: KeyProvider, HealthChecking, Sendable {
     public struct Configuration: Sendable {
         /// `ldap://HOST[:PORT]` or `ldaps://HOST[:PORT]`.
         public var url: String

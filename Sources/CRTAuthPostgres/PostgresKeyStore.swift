@@ -15,8 +15,7 @@ import Synchronization
 /// Every operation has a deadline (``operationTimeout``): with the database down, lookups fail
 /// fast with ``CRTAuthError/Code-swift.struct/keyProvider`` (the gateway answers 503) instead of
 /// queueing, and work again once it is back.
-public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore, Sendable {
-    public static let lastUsedResolution: UInt64 = 60
+public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore, HealthChecking, Sendable {
     public static let maximumKeysPerUser = 64
     /// Longest wait for one operation, connection included.
     public static let operationTimeout: Duration = .seconds(3)
@@ -30,7 +29,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
-    private let lastWritten = Mutex<[String: UInt64]>([:])
+    private let lastUse = LastUseThrottle()
     private let parsed = ParsedKeyCache<[UInt8]>()
     private let inserts = Mutex(0)
     /// Where the store is, without the password (for messages).
@@ -222,14 +221,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
     /// Records the use in the background, at most once a minute per key.
     public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {
         let fingerprint = key.sha256Fingerprint
-        let due = self.lastWritten.withLock { written -> Bool in
-            let id = username + "\n" + fingerprint
-            if let last = written[id], time < last + Self.lastUsedResolution { return false }
-            if written.count >= 100_000 { written.removeAll(keepingCapacity: true) }
-            written[id] = time
-            return true
-        }
-        guard due else { return }
+        guard self.lastUse.isDue(fingerprint, by: username, at: time) else { return }
         Task { await self.recordUse(fingerprint: fingerprint, by: username, at: time) }
     }
 
@@ -240,7 +232,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore
             try await self.client.query("""
                 UPDATE keys SET last_used_on = \(stamp) WHERE fingerprint = \(fingerprint) AND revoked_at IS NULL
                 AND user_id = (SELECT id FROM users WHERE name = \(username))
-                AND (last_used_on IS NULL OR last_used_on <= \(stamp - Int64(Self.lastUsedResolution)))
+                AND (last_used_on IS NULL OR last_used_on <= \(stamp - Int64(LastUseThrottle.resolution)))
                 """, logger: self.logger)
         }
     }

@@ -11,17 +11,13 @@ import Synchronization
 /// transaction: a key reported as added is on disk, and an import either lands whole or not at
 /// all. Removing a key revokes it: the row stays (with the revocation time) for the audit trail
 /// and is never offered again unless the key is added anew.
-public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
-    /// `last_used_on` is written at most this often per key (seconds), so that busy keys do not
-    /// turn every handshake into a write.
-    public static let lastUsedResolution: UInt64 = 60
+public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, HealthChecking, Sendable {
     /// Most keys one user may have (a bound on what one lookup returns).
     public static let maximumKeysPerUser = 64
 
     private let pool: DatabasePool
-    /// When each key's `last_used_on` was last written by this process, by user and
-    /// fingerprint (so that a busy key costs no database access at all between writes).
-    private let lastWritten = Mutex<[String: UInt64]>([:])
+    /// When `last_used_on` is written.
+    private let lastUse = LastUseThrottle()
     private let parsed = ParsedKeyCache<Data>()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -160,13 +156,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
     }
 
     private func isDue(_ fingerprint: String, _ username: String, _ time: UInt64) -> Bool {
-        self.lastWritten.withLock { written -> Bool in
-            let slot = username + "\u{0}" + fingerprint
-            if let last = written[slot], time < last + Self.lastUsedResolution { return false }
-            if written.count >= 100_000 { written.removeAll(keepingCapacity: true) }
-            written[slot] = time
-            return true
-        }
+        self.lastUse.isDue(fingerprint, by: username, at: time)
     }
 
     private func write(_ fingerprint: String, _ username: String, _ time: UInt64) async {
@@ -176,7 +166,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, Sendable {
                 try db.execute(sql: """
                     UPDATE keys SET last_used_on = ? WHERE fingerprint = ? AND revoked_at IS NULL
                     AND user_id = (SELECT id FROM users WHERE name = ?) AND (last_used_on IS NULL OR last_used_on <= ?)
-                    """, arguments: [stamp, fingerprint, username, stamp - Int64(Self.lastUsedResolution)])
+                    """, arguments: [stamp, fingerprint, username, stamp - Int64(LastUseThrottle.resolution)])
             }
         } catch {
             // Best effort: a busy or read-only database must not fail an authentication.

@@ -3,8 +3,6 @@ import CRTAuth
 import Crypto
 import CRTAuthHummingbird
 import CRTAuthJWT
-import CRTAuthLDAP
-import CRTAuthPostgres
 import CRTAuthSQLite
 import Foundation
 import HTTPTypes
@@ -110,7 +108,8 @@ struct Gateway {
             throw CLIFailure(message: "--schemes signature and serveradmin need a store that finds keys by fingerprint (sqlite: or postgres://), not \(self.settings.store)")
         }
         let nonces: any NonceStore
-        if let shared = provider as? PostgresKeyStore {
+        if let shared = provider as? any NonceStore {
+            // A store that keeps nonces itself (PostgreSQL) shares them among gateways.
             nonces = shared
         } else if case .sqlite(let path) = self.settings.store {
             do { nonces = try SQLiteNonceStore(path: path) } catch { throw CLIFailure(message: "\(error)") }
@@ -132,12 +131,8 @@ struct Gateway {
 
     static func health(_ provider: any KeyProvider) async -> Response {
         var healthy = true
-        if let store = provider as? SQLiteKeyStore {
+        if let store = provider as? any HealthChecking {
             healthy = (try? await store.checkHealth()) != nil
-        } else if let store = provider as? PostgresKeyStore {
-            healthy = (try? await store.checkHealth()) != nil
-        } else if let directory = provider as? LDAPKeyProvider {
-            healthy = (try? await directory.checkHealth()) != nil
         }
         let state = healthy ? #""status":"ok","store":"ok""# : #""status":"unavailable","store":"unreachable""#
         let buffer = ByteBuffer(string: "{" + state + #","version":"# + jsonStringLiteral(crtauthVersion) + "}\n")
