@@ -25,27 +25,6 @@ func readKeyFile(_ path: String) throws -> String? {
     return String(decoding: data, as: UTF8.self)
 }
 
-/// crtauth's `FileKeyProvider` layout: `<directory>/<username>_id_rsa.pub`, the first key in it.
-/// Usernames that could escape the directory are refused (not faked).
-public struct DirectoryKeyProvider: KeyProvider {
-    public let directory: String
-
-    public init(directory: String) { self.directory = directory }
-
-    /// Whether `username` may name a file in the directory (it cannot escape it).
-    public static func isUsableFileName(_ username: String) -> Bool { isPathSafeUsername(username) }
-
-    public func keys(for username: String) async throws -> KeyLookup {
-        guard isPathSafeUsername(username) else { return .refused(reason: "username not allowed in a file name") }
-        guard let text = try readKeyFile(self.directory + "/" + username + "_id_rsa.pub") else { return .noSuchUser }
-        guard let line = text.split(separator: "\n").first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") }),
-              let key = try? SSHPublicKey(openSSHLine: line) else {
-            return .refused(reason: "the key file holds no valid public key")
-        }
-        return .keys([UserKey(key: key)])
-    }
-}
-
 /// sshd's `AuthorizedKeysFile`: a path pattern with `%u` (username), `%h` (home directory) and
 /// `%%`. Options honoured: `expiry-time`, `cert-authority` with `principals=`. Lines with
 /// `from=` are skipped (the protocol does not carry the client address to check them against:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRTAuth
 import Foundation
 import SSHAgent
 import SSHKeys
@@ -24,6 +25,9 @@ func reportingErrors(exitCode: Int32 = 1, _ body: () async throws -> Void) async
         printError(error.message)
         throw ExitCode(exitCode)
     } catch let error as SSHAgentError {
+        printError(error.message)
+        throw ExitCode(exitCode)
+    } catch let error as CRTAuthError {
         printError(error.message)
         throw ExitCode(exitCode)
     }

@@ -15,7 +15,7 @@ import Synchronization
 /// Every operation has a deadline (``operationTimeout``): with the database down, lookups fail
 /// fast with ``CRTAuthError/Code-swift.struct/keyProvider`` (the gateway answers 503) instead of
 /// queueing, and work again once it is back.
-public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustLookup, NonceStore, HealthChecking, Sendable {
+public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore, Sendable {
     public static let maximumKeysPerUser = 64
     /// Longest wait for one operation, connection included.
     public static let operationTimeout: Duration = .seconds(3)

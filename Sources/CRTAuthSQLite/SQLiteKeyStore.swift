@@ -11,7 +11,7 @@ import Synchronization
 /// transaction: a key reported as added is on disk, and an import either lands whole or not at
 /// all. Removing a key revokes it: the row stays (with the revocation time) for the audit trail
 /// and is never offered again unless the key is added anew.
-public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustLookup, HealthChecking, Sendable {
+public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     /// Most keys one user may have (a bound on what one lookup returns).
     public static let maximumKeysPerUser = 64
 

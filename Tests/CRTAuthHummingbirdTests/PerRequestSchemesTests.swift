@@ -121,7 +121,7 @@ struct PerRequestSchemesTests {
             let admin = try await ServeradminSignatures.headers(timestamp: clock.now, body: [UInt8](), signers: [Self.bob])
             #expect(try await client.execute(uri: "/api/items", method: .get, headers: Self.fields(admin)).status == .unauthorized)
         }
-        let directory = DirectoryKeyProvider(directory: "/nonexistent")
+        let directory = DirectoryKeyStore(directory: "/nonexistent")
         try await Self.application(clock: clock, keys: directory).test(.live) { client in
             let admin = try await ServeradminSignatures.headers(timestamp: clock.now, body: [UInt8](), signers: [Self.bob])
             let response = try await client.execute(uri: "/api/items", method: .get, headers: Self.fields(admin))

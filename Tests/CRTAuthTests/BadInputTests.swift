@@ -144,12 +144,15 @@ struct CRTAuthBadInputTests {
     func fileProviders() async throws {
         let dir = try TemporaryDirectory()
         _ = try dir.write("alice_id_rsa.pub", Self.key.publicKey.openSSHLine(comment: "alice") + "\n")
-        let provider = DirectoryKeyProvider(directory: dir.path)
+        let provider = DirectoryKeyStore(directory: dir.path)
         #expect(try await provider.keys(for: "alice") == .keys([UserKey(key: Self.key.publicKey)]))
         #expect(try await provider.keys(for: "bob") == .noSuchUser)
         for bad in ["../alice", "a/b", ".hidden", "a\u{0}b", "", String(repeating: "a", count: 65)] {
             guard case .refused = try await provider.keys(for: bad) else { Issue.record("\(bad) not refused"); continue }
         }
+        // A key file with options (from=, …) is not a plain key line: refused, never the options ignored.
+        _ = try dir.write("carol_id_rsa.pub", "from=\"10.0.0.0/8\" " + Self.key.publicKey.openSSHLine(comment: "carol") + "\n")
+        guard case .refused = try await provider.keys(for: "carol") else { Issue.record("a key file with options was used"); return }
 
         let ed = try SSHPrivateKey(generating: .ed25519)
         let ca = try SSHPrivateKey(generating: .ed25519)

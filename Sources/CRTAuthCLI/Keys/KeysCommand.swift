@@ -26,7 +26,7 @@ struct KeysCommand: AsyncParsableCommand {
             return .default(dataDirectory: self.dataDirectory ?? environment["CRTAUTH_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./crtauth-data")
         }
 
-        func open() async throws -> any KeyAdministration {
+        func open() async throws -> any KeyStore {
             switch try self.location() {
             case .postgres(let url):
                 var logger = Logger(label: "crtauth")
@@ -126,7 +126,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                guard let store = try await self.store.open() as? any JWKSAdministration else { throw CLIFailure(message: "JWKS trust is kept in sqlite: and postgres:// stores only") }
+                guard let store = try await self.store.open() as? any JWKSTrustStore else { throw CLIFailure(message: "JWKS trust is kept in sqlite: and postgres:// stores only") }
                 do {
                     if self.remove {
                         guard try await store.distrustJWKS(username: self.user) else { throw CLIFailure(message: "\(self.user) trusts no JWKS") }
@@ -173,22 +173,6 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// What `crtauth keys` needs of a store.
-protocol KeyAdministration {
-    func add(_ entries: [(username: String, key: AuthorizedKey)], now: UInt64) async throws -> [StoredKey]
-    func list(username: String?) async throws -> [StoredKey]
-    func revoke(username: String, fingerprint: String, now: UInt64) async throws -> Bool
-}
-
-/// Stores that keep users' trusted JWKS URLs.
-protocol JWKSAdministration: JWKSTrustLookup {
-    func trustJWKS(username: String, url: String, now: UInt64) async throws
-    func distrustJWKS(username: String) async throws -> Bool
-}
-
-extension SQLiteKeyStore: KeyAdministration, JWKSAdministration {}
-extension PostgresKeyStore: KeyAdministration, JWKSAdministration {}
 
 func unixNow() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 

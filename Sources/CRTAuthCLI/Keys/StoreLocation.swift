@@ -58,7 +58,7 @@ enum StoreLocation: Equatable, CustomStringConvertible {
             do { return try SQLiteKeyStore(path: path) } catch { throw CLIFailure(message: "\(error)") }
         case .directory(let path):
             guard isDirectory(path) else { throw CLIFailure(message: "the key directory \(path) does not exist") }
-            return DirectoryKeyProvider(directory: path)
+            return DirectoryKeyStore(directory: path)
         case .authorizedKeys(let pattern):
             return AuthorizedKeysFileProvider(pattern: pattern)
         }
