@@ -38,10 +38,13 @@ public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible
     public let reason: Reason
     /// The username the attempt was for, when known (for the audit log).
     public let username: String?
+    /// What exactly was wrong (for the audit log; never sent to the client, never a credential).
+    public let detail: String?
 
-    public init(reason: Reason, username: String?) {
+    public init(reason: Reason, username: String?, detail: String? = nil) {
         self.reason = reason
         self.username = username
+        self.detail = detail
     }
     public var description: String { "\(self.reason)" + (self.username.map { " (user \($0))" } ?? "") }
 }

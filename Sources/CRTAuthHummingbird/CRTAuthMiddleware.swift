@@ -157,7 +157,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         case .success(let username):
             return .success(AuthenticatedIdentity(username: username, key: nil, scheme: .chap))
         case .failure(let failure):
-            self.audit.record(scheme: .chap, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer())
+            self.audit.record(scheme: .chap, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer(), detail: failure.detail)
             return .failure(self.unauthorized)
         }
     }
@@ -211,7 +211,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
                 case .success(let challenge):
                     return Self.xCHAP("challenge", challenge.encoded)
                 case .failure(let failure):
-                    self.audit.record(scheme: .handshake(crtauthRequest.version), user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                    self.audit.record(scheme: .handshake(crtauthRequest.version), user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
                     return Self.forbidden
                 }
             case "response":
@@ -220,7 +220,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
                     self.audit.record(scheme: issued.identity.scheme, user: issued.identity.username, key: issued.identity.keyFingerprint, result: .success, peer: peer)
                     return Self.xCHAP("token", issued.token.encoded)
                 case .failure(let failure):
-                    self.audit.record(scheme: .handshakeOfUnknownVersion, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                    self.audit.record(scheme: .handshakeOfUnknownVersion, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
                     return Self.forbidden
                 }
             default:

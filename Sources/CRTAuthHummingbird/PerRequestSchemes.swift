@@ -130,7 +130,7 @@ extension CRTAuthMiddleware {
                 self.audit.record(scheme: scheme, user: identity.username, key: identity.keyFingerprint, result: .success, peer: peer)
                 return .success(identity)
             case .failure(let failure):
-                self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer)
+                self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
                 if scheme == .serveradmin, failure.reason == .badSignature { return .failure(Self.forbidden) }
                 return .failure(self.unauthorized)
             }

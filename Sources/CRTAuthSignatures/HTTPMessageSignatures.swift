@@ -322,7 +322,7 @@ public enum HTTPMessageSignatures {
     }
 
     private static func refusal(_ reason: AuthenticationFailure.Reason, _ detail: String) -> AuthenticationFailure {
-        AuthenticationFailure(reason: reason, username: nil)
+        AuthenticationFailure(reason: reason, username: nil, detail: detail)
     }
 
 }
