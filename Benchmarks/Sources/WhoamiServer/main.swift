@@ -32,7 +32,8 @@ struct WhoAmI: ResponseEncodable {
     let scheme: String
 }
 router.get("/whoami") { _, context -> WhoAmI in
-    let identity = authenticate ? try context.requireIdentity() : AuthenticatedIdentity(username: "alice", key: nil, scheme: "none")
+    guard authenticate else { return WhoAmI(user: "alice", key: nil, scheme: "none") }
+    let identity = try context.requireIdentity()
     return WhoAmI(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme.name)
 }
 let portFile = arguments[3]
