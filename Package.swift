@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
+        .library(name: "AuthCore", targets: ["AuthCore"]),
         .library(name: "SSHAgent", targets: ["SSHAgent"]),
         .library(name: "CRTAuth", targets: ["CRTAuth"]),
         .library(name: "CRTAuthHummingbird", targets: ["CRTAuthHummingbird"]),
@@ -54,8 +55,14 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "AuthCore",
+            dependencies: ["SSHKeys"],
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "CRTAuth",
             dependencies: [
+                "AuthCore",
                 "SSHKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -64,6 +71,7 @@ let package = Package(
         .target(
             name: "CRTAuthHummingbird",
             dependencies: [
+                "AuthCore",
                 "CRTAuth",
                 "CRTAuthJWT",
                 "CRTAuthSignatures",
@@ -82,7 +90,7 @@ let package = Package(
         .target(
             name: "CRTAuthLDAP",
             dependencies: [
-                "CRTAuth",
+                "AuthCore",
                 "SSHKeys",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -91,7 +99,7 @@ let package = Package(
         .target(
             name: "CRTAuthPostgres",
             dependencies: [
-                "CRTAuth",
+                "AuthCore",
                 "SSHKeys",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,6 +110,7 @@ let package = Package(
         .target(
             name: "CRTAuthJWT",
             dependencies: [
+                "AuthCore",
                 "CRTAuth",
                 "SSHKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -111,6 +120,7 @@ let package = Package(
         .target(
             name: "CRTAuthSignatures",
             dependencies: [
+                "AuthCore",
                 "CRTAuth",
                 "SSHKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -121,6 +131,7 @@ let package = Package(
         .target(
             name: "CRTAuthClient",
             dependencies: [
+                "AuthCore",
                 "CRTAuth",
                 "CRTAuthJWT",
                 "CRTAuthSignatures",
@@ -137,7 +148,7 @@ let package = Package(
         .target(
             name: "CRTAuthSQLite",
             dependencies: [
-                "CRTAuth",
+                "AuthCore",
                 "SSHKeys",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -146,6 +157,7 @@ let package = Package(
         .executableTarget(
             name: "CRTAuthCLI",
             dependencies: [
+                "AuthCore",
                 "SSHKeys",
                 "SSHAgent",
                 "CRTAuth",
@@ -190,13 +202,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CRTAuthTests",
-            dependencies: ["CRTAuth", "SSHKeys", "SSHAgent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AuthCore", "CRTAuth", "SSHKeys", "SSHAgent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Vectors"), .copy("Peers")],
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "CRTAuthHummingbirdTests",
             dependencies: [
+                "AuthCore",
                 "CRTAuth", "CRTAuthHummingbird", "CRTAuthJWT", "CRTAuthSignatures", "SSHKeys", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -210,6 +223,7 @@ let package = Package(
         .testTarget(
             name: "CRTAuthClientTests",
             dependencies: [
+                "AuthCore",
                 "CRTAuth", "CRTAuthClient", "CRTAuthHummingbird", "SSHKeys", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -222,34 +236,34 @@ let package = Package(
         ),
         .testTarget(
             name: "CRTAuthSignaturesTests",
-            dependencies: ["CRTAuth", "CRTAuthSignatures", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers")],
+            dependencies: ["AuthCore", "CRTAuth", "CRTAuthSignatures", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers")],
             resources: [.copy("Vectors")],
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "CRTAuthJWTTests",
-            dependencies: ["CRTAuth", "CRTAuthJWT", "CRTAuthSQLite", "SSHKeys", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AuthCore", "CRTAuth", "CRTAuthJWT", "CRTAuthSQLite", "SSHKeys", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Vectors")],
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "CRTAuthLDAPTests",
-            dependencies: ["CRTAuth", "CRTAuthLDAP", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AuthCore", "CRTAuth", "CRTAuthLDAP", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "CRTAuthPostgresTests",
-            dependencies: ["CRTAuth", "CRTAuthPostgres", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AuthCore", "CRTAuth", "CRTAuthPostgres", "SSHKeys", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "CRTAuthSQLiteTests",
-            dependencies: ["CRTAuth", "CRTAuthSQLite", "SSHKeys", "TestSupport"],
+            dependencies: ["AuthCore", "CRTAuth", "CRTAuthSQLite", "SSHKeys", "TestSupport"],
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI", "CRTAuth", "CRTAuthJWT", "CRTAuthSignatures", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AuthCore", "SSHKeys", "SSHAgent", "TestSupport", "CRTAuthCLI", "CRTAuth", "CRTAuthJWT", "CRTAuthSignatures", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Peers")],
             swiftSettings: strictSwift6
         ),

@@ -26,6 +26,7 @@ let package = Package(
         .executableTarget(
             name: "CRTAuthRatio",
             dependencies: [
+                .product(name: "AuthCore", package: "swift-crtauth"),
                 "BenchmarkCases",
                 .product(name: "CRTAuth", package: "swift-crtauth"),
                 .product(name: "SSHKeys", package: "swift-crtauth"),
@@ -37,6 +38,7 @@ let package = Package(
         .executableTarget(
             name: "CreateTokenCount",
             dependencies: [
+                .product(name: "AuthCore", package: "swift-crtauth"),
                 .product(name: "CRTAuth", package: "swift-crtauth"),
                 .product(name: "SSHKeys", package: "swift-crtauth"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -47,6 +49,7 @@ let package = Package(
         .executableTarget(
             name: "WhoamiServer",
             dependencies: [
+                .product(name: "AuthCore", package: "swift-crtauth"),
                 .product(name: "CRTAuth", package: "swift-crtauth"),
                 .product(name: "CRTAuthHummingbird", package: "swift-crtauth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -66,6 +69,7 @@ let package = Package(
         .executableTarget(
             name: "SignatureRatio",
             dependencies: [
+                .product(name: "AuthCore", package: "swift-crtauth"),
                 "BenchmarkCases",
                 .product(name: "CRTAuth", package: "swift-crtauth"),
                 .product(name: "CRTAuthJWT", package: "swift-crtauth"),

@@ -6,7 +6,7 @@ public struct CRTAuthError: Error, Hashable, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case malformed, truncated, trailingBytes, tooLarge, unsupportedVersion, wrongMessageType
-            case invalidConfiguration, noMatchingKey, serverNameMismatch, keyProvider, nonceStore
+            case invalidConfiguration, noMatchingKey, serverNameMismatch
         }
         private let backing: Backing
         private init(_ backing: Backing) { self.backing = backing }
@@ -28,10 +28,6 @@ public struct CRTAuthError: Error, Hashable, CustomStringConvertible, Sendable {
         public static let noMatchingKey = Code(.noMatchingKey)
         /// The challenge names another server: a possible man-in-the-middle.
         public static let serverNameMismatch = Code(.serverNameMismatch)
-        /// The key provider failed (I/O, database, directory).
-        public static let keyProvider = Code(.keyProvider)
-        /// The replay store failed or is full: credentials are refused until it recovers.
-        public static let nonceStore = Code(.nonceStore)
         public var description: String { String(describing: self.backing) }
     }
 

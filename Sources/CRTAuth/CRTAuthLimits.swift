@@ -1,7 +1,9 @@
+import AuthCore
+
 /// Named limits of the crtauth wire format.
 public enum CRTAuthLimits {
-    /// Longest username (Python's `create_challenge` refuses more than 64).
-    public static let maximumUsernameLength = 64
+    /// Longest username (Python's `create_challenge` refuses more than 64): the core's rule.
+    public static let maximumUsernameLength = UsernameRule.maximumLength
     /// Longest server name (Python's `AuthServer` refuses more than 255).
     public static let maximumServerNameLength = 255
     /// Longest base64url message we decode: a v2 response with a certificate and a 16384-bit

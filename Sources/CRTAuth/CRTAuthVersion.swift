@@ -1,3 +1,5 @@
+import AuthCore
+
 /// A crtauth protocol version: 0 (legacy XDR), 1 (msgpack, Spotify's current), 2 (ours).
 public struct CRTAuthVersion: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8
@@ -12,4 +14,9 @@ public struct CRTAuthVersion: Hashable, Comparable, Sendable, CustomStringConver
     }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "v\(self.rawValue)" }
+}
+
+extension IdentityScheme {
+    /// A crtauth handshake of `version`: `crtauth-v0`, `-v1` or `-v2`.
+    public static func handshake(_ version: CRTAuthVersion) -> IdentityScheme { .crtauthHandshake(version: version.rawValue) }
 }

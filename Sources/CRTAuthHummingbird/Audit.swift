@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import Logging
 import Metrics

@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthJWT
 import CRTAuthSignatures
@@ -226,7 +227,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             default:
                 return Self.badRequest("unknown X-CHAP method (expected request or response)")
             }
-        } catch let error as CRTAuthError where error.code == .keyProvider {
+        } catch let error as AuthCoreError {
             self.audit.logger.error("key store unavailable", metadata: ["error": .string(error.message)])
             return Self.serviceUnavailable
         } catch let error as CRTAuthError {

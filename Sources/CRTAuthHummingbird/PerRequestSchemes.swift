@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthJWT
 import CRTAuthSignatures
@@ -134,7 +135,8 @@ extension CRTAuthMiddleware {
                 if scheme == .serveradmin, failure.reason == .badSignature { return .failure(Self.forbidden) }
                 return .failure(self.unauthorized)
             }
-        } catch let error as CRTAuthError where error.code == .keyProvider || error.code == .nonceStore {
+        } catch let error as AuthCoreError {
+            // The key or nonce store failed: nothing the client did wrong.
             self.audit.record(scheme: scheme, user: nil, key: nil, result: .failure(error.code == .keyProvider ? "key-store-unavailable" : "nonce-store-unavailable"), peer: peer, detail: error.message)
             return .failure(Self.serviceUnavailable)
         } catch let error as CRTAuthError {

@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import Crypto
 import SSHKeys
@@ -227,7 +228,7 @@ public enum AsymmetricJWT {
 
             let lookup: KeyLookup
             do { lookup = try await keys.keys(for: username) } catch {
-                throw CRTAuthError(.keyProvider, "the key store failed: \(error)")
+                throw AuthCoreError(.keyProvider, "the key store failed: \(error)")
             }
             let userKeys: [UserKey]
             switch lookup {
@@ -251,7 +252,7 @@ public enum AsymmetricJWT {
             if verified == nil, let jwks, let kid = token.keyID {
                 let key: SSHPublicKey?
                 do { key = try await jwks(username, kid) } catch {
-                    throw CRTAuthError(.keyProvider, "the JWKS lookup failed: \(error)")
+                    throw AuthCoreError(.keyProvider, "the JWKS lookup failed: \(error)")
                 }
                 if let key, key.type == algorithm.keyType, key.isValidRawSignature(token.signature, for: token.signingInput, algorithm: algorithm) {
                     verified = UserKey(key: key)

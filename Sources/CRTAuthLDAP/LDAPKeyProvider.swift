@@ -1,4 +1,4 @@
-import CRTAuth
+import AuthCore
 import Foundation
 import NIOPosix
 import SSHKeys
@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Usernames go into the filter escaped per RFC 4515; usernames with NUL or control characters
 /// are "no such user" without a search. An unreachable directory is a
-/// ``CRTAuthError/Code-swift.struct/keyProvider`` error (the gateway answers 503).
+/// ``AuthCoreError/Code-swift.struct/keyProvider`` error (the gateway answers 503).
 public final class LDAPKeyProvider: KeyProvider, HealthChecking, Sendable {
     public struct Configuration: Sendable {
         /// `ldap://HOST[:PORT]` or `ldaps://HOST[:PORT]`.
@@ -75,10 +75,10 @@ public final class LDAPKeyProvider: KeyProvider, HealthChecking, Sendable {
 
     public init(configuration: Configuration, clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) throws {
         guard let scheme = URL(string: configuration.url)?.scheme?.lowercased(), scheme == "ldap" || scheme == "ldaps" else {
-            throw CRTAuthError(.invalidConfiguration, "an LDAP URL is ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
+            throw AuthCoreError(.invalidConfiguration, "an LDAP URL is ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
         }
-        guard configuration.filter.contains("%u") else { throw CRTAuthError(.invalidConfiguration, "the LDAP filter must contain %u") }
-        if case .failure(let error) = LibLDAP.shared { throw CRTAuthError(.invalidConfiguration, error.description) }
+        guard configuration.filter.contains("%u") else { throw AuthCoreError(.invalidConfiguration, "the LDAP filter must contain %u") }
+        if case .failure(let error) = LibLDAP.shared { throw AuthCoreError(.invalidConfiguration, error.description) }
         self.configuration = configuration
         self.clock = clock
     }
@@ -89,7 +89,7 @@ public final class LDAPKeyProvider: KeyProvider, HealthChecking, Sendable {
         do {
             _ = try await NIOThreadPool.singleton.runIfActive { try LDAPConnection.lookup("\u{0}health-check", configuration) }
         } catch {
-            throw CRTAuthError(.keyProvider, "the LDAP directory failed: \(error)")
+            throw AuthCoreError(.keyProvider, "the LDAP directory failed: \(error)")
         }
     }
 
@@ -101,10 +101,10 @@ public final class LDAPKeyProvider: KeyProvider, HealthChecking, Sendable {
         let lookup: KeyLookup
         do {
             lookup = try await NIOThreadPool.singleton.runIfActive { try LDAPConnection.lookup(username, configuration) }
-        } catch let error as CRTAuthError {
+        } catch let error as AuthCoreError {
             throw error
         } catch {
-            throw CRTAuthError(.keyProvider, "the LDAP directory failed: \(error)")
+            throw AuthCoreError(.keyProvider, "the LDAP directory failed: \(error)")
         }
         if configuration.cacheTTL > 0 {
             self.cache.withLock { cache in
@@ -246,35 +246,35 @@ extension LDAPKeyProvider.Configuration {
     public init(storeURL: String) throws {
         guard let components = URLComponents(string: storeURL), let scheme = components.scheme?.lowercased(), scheme == "ldap" || scheme == "ldaps",
               let host = components.host, !host.isEmpty else {
-            throw CRTAuthError(.invalidConfiguration, "an LDAP store is ldap[s]://HOST[:PORT]/BASE-DN?…")
+            throw AuthCoreError(.invalidConfiguration, "an LDAP store is ldap[s]://HOST[:PORT]/BASE-DN?…")
         }
         let baseDN = String(components.percentEncodedPath.drop { $0 == "/" }).removingPercentEncoding ?? ""
-        guard !baseDN.isEmpty else { throw CRTAuthError(.invalidConfiguration, "the LDAP store URL names no base DN (ldap://HOST/dc=example,dc=com)") }
+        guard !baseDN.isEmpty else { throw AuthCoreError(.invalidConfiguration, "the LDAP store URL names no base DN (ldap://HOST/dc=example,dc=com)") }
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] {
             let known = ["bind", "password-file", "filter", "attribute", "group", "group-type", "starttls", "preset", "group-name", "ttl", "timeout"]
-            guard known.contains(item.name) else { throw CRTAuthError(.invalidConfiguration, "unknown LDAP store option \(item.name); known: \(known.joined(separator: ", "))") }
+            guard known.contains(item.name) else { throw AuthCoreError(.invalidConfiguration, "unknown LDAP store option \(item.name); known: \(known.joined(separator: ", "))") }
             query[item.name] = item.value ?? ""
         }
         let server = "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
         var password: String?
         if let file = query["password-file"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw CRTAuthError(.invalidConfiguration, "cannot read the LDAP password file \(file)")
+                throw AuthCoreError(.invalidConfiguration, "cannot read the LDAP password file \(file)")
             }
             password = text.trimmingCharacters(in: .newlines)
         }
         if query["preset"] == "crtauth" {
             self = .crtauth(url: server, baseDN: baseDN, group: query["group-name"], bindDN: query["bind"], bindPassword: password)
         } else if let preset = query["preset"] {
-            throw CRTAuthError(.invalidConfiguration, "unknown LDAP preset \(preset) (crtauth is the one there is)")
+            throw AuthCoreError(.invalidConfiguration, "unknown LDAP preset \(preset) (crtauth is the one there is)")
         } else {
             var group: Group?
             if let dn = query["group"] {
                 switch query["group-type"] ?? "posix" {
                 case "posix": group = .posixGroup(dn: dn)
                 case "names": group = .groupOfNames(dn: dn)
-                case let other: throw CRTAuthError(.invalidConfiguration, "group-type is posix or names, not \(other)")
+                case let other: throw AuthCoreError(.invalidConfiguration, "group-type is posix or names, not \(other)")
                 }
             }
             self.init(url: server, bindDN: query["bind"], bindPassword: password, baseDN: baseDN, group: group)
@@ -283,11 +283,11 @@ extension LDAPKeyProvider.Configuration {
         }
         self.startTLS = ["1", "true", "yes"].contains(query["starttls"] ?? "")
         if let ttl = query["ttl"] {
-            guard let seconds = UInt64(ttl) else { throw CRTAuthError(.invalidConfiguration, "ttl is a number of seconds") }
+            guard let seconds = UInt64(ttl) else { throw AuthCoreError(.invalidConfiguration, "ttl is a number of seconds") }
             self.cacheTTL = seconds
         }
         if let timeout = query["timeout"] {
-            guard let seconds = Int(timeout), seconds > 0, seconds <= 60 else { throw CRTAuthError(.invalidConfiguration, "timeout is 1 to 60 seconds") }
+            guard let seconds = Int(timeout), seconds > 0, seconds <= 60 else { throw AuthCoreError(.invalidConfiguration, "timeout is 1 to 60 seconds") }
             self.timeout = seconds
         }
     }

@@ -1,4 +1,4 @@
-import CRTAuth
+import AuthCore
 import Foundation
 import Logging
 import NIOCore
@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// Built on postgres-nio's `PostgresClient` (a connection pool that reconnects by itself).
 /// Every operation has a deadline (``operationTimeout``): with the database down, lookups fail
-/// fast with ``CRTAuthError/Code-swift.struct/keyProvider`` (the gateway answers 503) instead of
+/// fast with ``AuthCoreError/Code-swift.struct/keyProvider`` (the gateway answers 503) instead of
 /// queueing, and work again once it is back.
 public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore, Sendable {
     public static let maximumKeysPerUser = 64
@@ -205,7 +205,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
                 return rows
             }
         } catch {
-            throw CRTAuthError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
+            throw AuthCoreError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
         }
         guard !rows.isEmpty else { return .noSuchUser }
         let keys = rows.compactMap { row -> UserKey? in
@@ -252,7 +252,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
                 return rows
             }
         } catch {
-            throw CRTAuthError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
+            throw AuthCoreError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
         }
         guard rows.count == 1, let key = self.parsed.key(Array(buffer: rows[0].1)) else { return nil }
         return (rows[0].0, key)
@@ -266,7 +266,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
                 return nil
             }
         } catch {
-            throw CRTAuthError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
+            throw AuthCoreError(.keyProvider, "the PostgreSQL key store failed: \(Self.describe(error))")
         }
     }
 
@@ -293,7 +293,7 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
                 return inserted
             }
         } catch {
-            throw CRTAuthError(.nonceStore, "the PostgreSQL nonce store failed: \(Self.describe(error))")
+            throw AuthCoreError(.nonceStore, "the PostgreSQL nonce store failed: \(Self.describe(error))")
         }
     }
 

@@ -1,4 +1,4 @@
-import CRTAuth
+import AuthCore
 import Foundation
 import GRDB
 import SSHKeys
@@ -109,7 +109,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
                 }
             }
         } catch {
-            throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
+            throw AuthCoreError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
         }
         guard let rows else { return .noSuchUser }
         let keys = rows.compactMap { row -> UserKey? in
@@ -136,7 +136,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
                     """, arguments: [fingerprint, Int64(clamping: now)]).map { (name: $0["name"], blob: $0["blob"]) }
             }
         } catch {
-            throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
+            throw AuthCoreError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
         }
         guard rows.count == 1, let key = self.parsed.key(rows[0].blob) else { return nil }
         return (rows[0].name, key)
@@ -254,7 +254,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
                 try String.fetchOne(db, sql: "SELECT url FROM jwks_trust JOIN users ON users.id = jwks_trust.user_id WHERE users.name = ?", arguments: [username])
             }
         } catch {
-            throw CRTAuthError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
+            throw AuthCoreError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
         }
     }
 

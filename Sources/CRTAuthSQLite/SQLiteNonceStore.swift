@@ -1,4 +1,4 @@
-import CRTAuth
+import AuthCore
 import Foundation
 import GRDB
 import Synchronization
@@ -19,7 +19,7 @@ public final class SQLiteNonceStore: NonceStore, Sendable {
     /// Nonces are stored as the blob of their UTF-8 bytes: any byte, NUL included, counts.
     public func insertIfAbsent(_ nonce: String, expiresAt: UInt64, now: UInt64) async throws -> Bool {
         guard let expiry = Int64(exactly: expiresAt), let current = Int64(exactly: now) else {
-            throw CRTAuthError(.nonceStore, "a time out of range")
+            throw AuthCoreError(.nonceStore, "a time out of range")
         }
         let sweep = self.inserts.withLock { count -> Bool in
             count += 1
@@ -36,7 +36,7 @@ public final class SQLiteNonceStore: NonceStore, Sendable {
                 return db.changesCount == 1
             }
         } catch {
-            throw CRTAuthError(.nonceStore, "the SQLite nonce store failed: \(SQLiteKeyStoreError.describe(error))")
+            throw AuthCoreError(.nonceStore, "the SQLite nonce store failed: \(SQLiteKeyStoreError.describe(error))")
         }
     }
 }

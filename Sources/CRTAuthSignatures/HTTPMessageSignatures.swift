@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import Crypto
 import Foundation
@@ -298,7 +299,7 @@ public enum HTTPMessageSignatures {
 
         let found: (username: String, key: SSHPublicKey)?
         do { found = try await keys.owner(ofFingerprint: keyID, now: now) } catch {
-            throw CRTAuthError(.keyProvider, "the key store failed: \(error)")
+            throw AuthCoreError(.keyProvider, "the key store failed: \(error)")
         }
         guard let (username, key) = found else { return .failure(AuthenticationFailure(reason: .unknownUser, username: nil)) }
 

@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import Crypto
 import Foundation
@@ -97,7 +98,7 @@ public enum ServeradminSignatures {
         for (key, signature) in pairs {
             let user: String?
             do { user = try await owner(key) } catch {
-                throw CRTAuthError(.keyProvider, "the key store failed: \(error)")
+                throw AuthCoreError(.keyProvider, "the key store failed: \(error)")
             }
             guard let user else { continue }
             // Any invalid signature by a known key refuses the request (serveradmin's rule).

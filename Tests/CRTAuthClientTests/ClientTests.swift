@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AuthCore
 import CRTAuth
 @testable import CRTAuthClient
 import CRTAuthHummingbird

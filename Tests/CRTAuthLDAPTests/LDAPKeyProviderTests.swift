@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthLDAP
 import Crypto
@@ -104,9 +105,9 @@ struct LDAPKeyProviderTests {
         let bound = try Self.provider(server) { $0.bindDN = SlapdServer.admin; $0.bindPassword = SlapdServer.password }
         #expect(try await bound.keys(for: "carol") == .keys([UserKey(key: Self.carol)]))
         let wrong = try Self.provider(server) { $0.bindDN = SlapdServer.admin; $0.bindPassword = "wrong" }
-        await #expect(throws: CRTAuthError(.keyProvider, "")) { try await wrong.keys(for: "carol") }
-        #expect(throws: CRTAuthError.self) { try LDAPKeyProvider(configuration: .init(url: "http://x", baseDN: "dc=x")) }
-        #expect(throws: CRTAuthError.self) { try LDAPKeyProvider(configuration: .init(url: "ldap://x", baseDN: "dc=x", filter: "(uid=alice)")) }
+        await #expect(throws: AuthCoreError(.keyProvider, "")) { try await wrong.keys(for: "carol") }
+        #expect(throws: AuthCoreError.self) { try LDAPKeyProvider(configuration: .init(url: "http://x", baseDN: "dc=x")) }
+        #expect(throws: AuthCoreError.self) { try LDAPKeyProvider(configuration: .init(url: "ldap://x", baseDN: "dc=x", filter: "(uid=alice)")) }
     }
 
     @Test("slapd stopped: a keyProvider error within the timeout, answers from the cache meanwhile; back after a restart")
@@ -118,11 +119,11 @@ struct LDAPKeyProviderTests {
         #expect(try await cached.keys(for: "alice") != .noSuchUser)
         server.stop()
         let started = ContinuousClock.now
-        await #expect(throws: CRTAuthError(.keyProvider, "")) { try await uncached.keys(for: "alice") }
+        await #expect(throws: AuthCoreError(.keyProvider, "")) { try await uncached.keys(for: "alice") }
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(try await cached.keys(for: "alice") == .keys([UserKey(key: Self.alice), UserKey(key: Self.alice2)]))
         clock.withLock { $0 += 31 }
-        await #expect(throws: CRTAuthError(.keyProvider, "")) { try await cached.keys(for: "alice") }
+        await #expect(throws: AuthCoreError(.keyProvider, "")) { try await cached.keys(for: "alice") }
         try server.start()
         #expect(try await uncached.keys(for: "alice") == .keys([UserKey(key: Self.alice), UserKey(key: Self.alice2)]))
     }

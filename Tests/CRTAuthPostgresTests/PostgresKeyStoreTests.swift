@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthPostgres
 import Crypto
@@ -110,8 +111,8 @@ struct PostgresKeyStoreTests {
         #expect(try await store.keys(for: "alice") == .keys([UserKey(key: key)]))
         server.stop()
         let started = ContinuousClock.now
-        await #expect(throws: CRTAuthError(.keyProvider, "")) { try await store.keys(for: "alice") }
-        await #expect(throws: CRTAuthError(.nonceStore, "")) { try await store.insertIfAbsent("n", expiresAt: 10, now: 1) }
+        await #expect(throws: AuthCoreError(.keyProvider, "")) { try await store.keys(for: "alice") }
+        await #expect(throws: AuthCoreError(.nonceStore, "")) { try await store.insertIfAbsent("n", expiresAt: 10, now: 1) }
         #expect(ContinuousClock.now - started < .seconds(8))
         try server.start()
         let restarted = ContinuousClock.now

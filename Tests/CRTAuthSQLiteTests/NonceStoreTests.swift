@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthSQLite
 import Foundation
@@ -60,7 +61,7 @@ struct NonceStoreTests {
         // 1000 live nonces at one instant: the next is refused with a typed error, not forgotten.
         let full = InMemoryNonceStore(capacity: 1000)
         for index in 0..<1000 { _ = try await full.insertIfAbsent("live-\(index)", expiresAt: 5_000, now: 1_000) }
-        await #expect(throws: CRTAuthError(.nonceStore, "")) { try await full.insertIfAbsent("one-more", expiresAt: 5_000, now: 1_000) }
+        await #expect(throws: AuthCoreError(.nonceStore, "")) { try await full.insertIfAbsent("one-more", expiresAt: 5_000, now: 1_000) }
         #expect(try await !full.insertIfAbsent("live-7", expiresAt: 5_000, now: 1_000))
         #expect(try await full.insertIfAbsent("later", expiresAt: 9_000, now: 5_000))
     }

@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 @testable import CRTAuthSignatures
 import RawStructuredFieldValues

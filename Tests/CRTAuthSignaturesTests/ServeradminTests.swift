@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthSignatures
 import Crypto

@@ -1,3 +1,4 @@
+@testable import AuthCore
 import Crypto
 import Foundation
 @testable import CRTAuth

@@ -1,3 +1,4 @@
+import AuthCore
 import BenchmarkCases
 import CRTAuth
 import CRTAuthJWT

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthCore
 import CRTAuth
 import CRTAuthPostgres
 import CRTAuthSQLite

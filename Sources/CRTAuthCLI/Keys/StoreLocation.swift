@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuth
 import CRTAuthLDAP
 import CRTAuthPostgres

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AuthCore
 import CRTAuth
 import Crypto
 import CRTAuthHummingbird

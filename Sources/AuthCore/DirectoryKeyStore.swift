@@ -25,7 +25,7 @@ public struct DirectoryKeyStore: KeyStore {
 
     public func checkHealth() async throws {
         guard access(self.directory, R_OK | X_OK) == 0 else {
-            throw CRTAuthError(.keyProvider, "cannot read the key directory \(self.directory): \(String(cString: strerror(errno)))")
+            throw AuthCoreError(.keyProvider, "cannot read the key directory \(self.directory): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -33,10 +33,10 @@ public struct DirectoryKeyStore: KeyStore {
         var byUser: [String: AuthorizedKey] = [:]
         for (username, entry) in entries {
             guard entry.key.type == .rsa, entry.options.isEmpty else {
-                throw CRTAuthError(.invalidConfiguration, "a crtauth key directory holds plain RSA keys only (\(entry.key.type.name)\(entry.options.isEmpty ? "" : " with options") given); use an sqlite: store for other keys")
+                throw AuthCoreError(.invalidInput, "a crtauth key directory holds plain RSA keys only (\(entry.key.type.name)\(entry.options.isEmpty ? "" : " with options") given); use an sqlite: store for other keys")
             }
             if let other = byUser[username], other.key != entry.key {
-                throw CRTAuthError(.invalidConfiguration, "a crtauth key directory holds one key per user; \(username) was given two")
+                throw AuthCoreError(.invalidInput, "a crtauth key directory holds one key per user; \(username) was given two")
             }
             byUser[username] = entry
         }
@@ -44,7 +44,7 @@ public struct DirectoryKeyStore: KeyStore {
         let files = try byUser.keys.sorted().map { ($0, try self.file(for: $0)) }
         for (username, file) in files {
             if let text = try? readKeyFile(file), let existing = Self.firstKey(in: text), existing.key != byUser[username]?.key {
-                throw CRTAuthError(.invalidConfiguration, "\(username) already has key \(existing.key.sha256Fingerprint) (one key per user in a crtauth key directory); remove it first")
+                throw AuthCoreError(.invalidInput, "\(username) already has key \(existing.key.sha256Fingerprint) (one key per user in a crtauth key directory); remove it first")
             }
         }
         for (username, file) in files {
@@ -57,7 +57,7 @@ public struct DirectoryKeyStore: KeyStore {
     public func list(username: String?) throws -> [StoredKey] {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: self.directory) } catch {
-            throw CRTAuthError(.keyProvider, "cannot read the key directory \(self.directory): \(error.localizedDescription)")
+            throw AuthCoreError(.keyProvider, "cannot read the key directory \(self.directory): \(error.localizedDescription)")
         }
         return names.sorted().compactMap { name -> StoredKey? in
             guard name.hasSuffix(Self.fileSuffix) else { return nil }
@@ -74,7 +74,7 @@ public struct DirectoryKeyStore: KeyStore {
     public func revoke(username: String, fingerprint: String, now: UInt64) throws -> Bool {
         let file = try self.file(for: username)
         guard try self.list(username: username).first?.fingerprint == fingerprint else { return false }
-        guard unlink(file) == 0 else { throw CRTAuthError(.keyProvider, "cannot remove \(file): \(String(cString: strerror(errno)))") }
+        guard unlink(file) == 0 else { throw AuthCoreError(.keyProvider, "cannot remove \(file): \(String(cString: strerror(errno)))") }
         return true
     }
 
@@ -82,7 +82,7 @@ public struct DirectoryKeyStore: KeyStore {
 
     func file(for username: String) throws -> String {
         guard isPathSafeUsername(username) else {
-            throw CRTAuthError(.invalidConfiguration, "'\(username)' cannot be a file name in a key directory (letters, digits, . _ - @ only)")
+            throw AuthCoreError(.invalidInput, "'\(username)' cannot be a file name in a key directory (letters, digits, . _ - @ only)")
         }
         return self.path(username)
     }
@@ -97,7 +97,7 @@ public struct DirectoryKeyStore: KeyStore {
     static func atomicWrite(_ text: String, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CRTAuthError(.keyProvider, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw AuthCoreError(.keyProvider, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
@@ -105,7 +105,7 @@ public struct DirectoryKeyStore: KeyStore {
         guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw CRTAuthError(.keyProvider, "cannot write \(path): \(reason)")
+            throw AuthCoreError(.keyProvider, "cannot write \(path): \(reason)")
         }
     }
 }

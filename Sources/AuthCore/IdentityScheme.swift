@@ -3,17 +3,17 @@
 /// `crtauth-v0`/`-v1`/`-v2` (a handshake), `jwt`, `signature` (RFC 9421) and `serveradmin`.
 public struct IdentityScheme: Hashable, Sendable, CustomStringConvertible {
     private enum Backing: Hashable, Sendable {
-        case chap, handshake(CRTAuthVersion?), jwt, signature, serveradmin
+        case chap, handshake(version: UInt8?), jwt, signature, serveradmin
     }
     private let backing: Backing
     private init(_ backing: Backing) { self.backing = backing }
 
     /// A request carrying a crtauth token (`Authorization: chap:…`).
     public static let chap = IdentityScheme(.chap)
-    /// A crtauth handshake of `version`.
-    public static func handshake(_ version: CRTAuthVersion) -> IdentityScheme { IdentityScheme(.handshake(version)) }
+    /// A crtauth handshake of protocol version `version` (`CRTAuth` spells it `.handshake(.v2)`).
+    public static func crtauthHandshake(version: UInt8) -> IdentityScheme { IdentityScheme(.handshake(version: version)) }
     /// A crtauth handshake whose version is not known (a response that failed), for logs and metrics.
-    public static let handshakeOfUnknownVersion = IdentityScheme(.handshake(nil))
+    public static let handshakeOfUnknownVersion = IdentityScheme(.handshake(version: nil))
     /// An asymmetric_jwt_auth JWT (`Authorization: JWT …`).
     public static let jwt = IdentityScheme(.jwt)
     /// An RFC 9421 HTTP message signature.
@@ -25,7 +25,7 @@ public struct IdentityScheme: Hashable, Sendable, CustomStringConvertible {
     public var name: String {
         switch self.backing {
         case .chap: "chap"
-        case .handshake(let version?): "crtauth-\(version)"
+        case .handshake(let version?): "crtauth-v\(version)"
         case .handshake(nil): "crtauth"
         case .jwt: "jwt"
         case .signature: "signature"

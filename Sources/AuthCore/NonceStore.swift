@@ -65,7 +65,7 @@ public final class InMemoryNonceStore: NonceStore {
                 state.insertsSinceSweep = 0
             }
             guard state.expiries.count < self.capacity else {
-                throw CRTAuthError(.nonceStore, "the replay store holds \(self.capacity) unexpired nonces; refusing new credentials until some expire")
+                throw AuthCoreError(.nonceStore, "the replay store holds \(self.capacity) unexpired nonces; refusing new credentials until some expire")
             }
             state.expiries[nonce] = expiresAt
             state.insertsSinceSweep += 1

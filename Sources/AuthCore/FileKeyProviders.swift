@@ -4,7 +4,7 @@ import SSHKeys
 /// Usernames that are safe to put into a file path: no `/`, no leading `.`, no NUL, printable
 /// ASCII letters, digits, `.`, `_`, `-`, `@` only.
 func isPathSafeUsername(_ username: String) -> Bool {
-    guard !username.isEmpty, username.utf8.count <= CRTAuthLimits.maximumUsernameLength, !username.hasPrefix(".") else { return false }
+    guard !username.isEmpty, username.utf8.count <= UsernameRule.maximumLength, !username.hasPrefix(".") else { return false }
     return username.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D || $0 == 0x40 }
 }
 
@@ -15,12 +15,12 @@ let maximumKeyFileLength = 1024 * 1024
 func readKeyFile(_ path: String) throws -> String? {
     guard let handle = FileHandle(forReadingAtPath: path) else {
         if errno == ENOENT || errno == ENOTDIR { return nil }
-        throw CRTAuthError(.keyProvider, "cannot read \(path): \(String(cString: strerror(errno)))")
+        throw AuthCoreError(.keyProvider, "cannot read \(path): \(String(cString: strerror(errno)))")
     }
     defer { try? handle.close() }
     let data = handle.readData(ofLength: maximumKeyFileLength + 1)
     guard data.count <= maximumKeyFileLength else {
-        throw CRTAuthError(.keyProvider, "\(path) is larger than \(maximumKeyFileLength) bytes")
+        throw AuthCoreError(.keyProvider, "\(path) is larger than \(maximumKeyFileLength) bytes")
     }
     return String(decoding: data, as: UTF8.self)
 }
