@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AuthCore
 import CRTAuth
 import CRTAuthJWT
 import CRTAuthSignatures
@@ -267,7 +268,7 @@ public final class CRTAuthClient: Sendable {
             expiresAt = issuedAt + 20  // an opaque token: assume a short life
         }
         self.trace?("* token for \(user), valid until \(Self.iso(expiresAt))")
-        return CachedToken(token: tokenText, username: user, keyFingerprint: fingerprint, expiresAt: expiresAt, scheme: "crtauth-\(answer.challenge.version)", server: server.cacheKey)
+        return CachedToken(token: tokenText, username: user, keyFingerprint: fingerprint, expiresAt: expiresAt, scheme: IdentityScheme.handshake(answer.challenge.version).name, server: server.cacheKey)
     }
 
     /// One `/_auth` round trip; returns the payload of `X-CHAP: expecting:…`.
