@@ -60,7 +60,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
 
     /// Longest `X-CHAP` or `Authorization` value read (a v2 response with a certificate and a
     /// 16384-bit RSA signature fits).
-    public static var maximumHeaderLength: Int { CRTAuthLimits.maximumEncodedLength + 16 }
+    public static var maximumHeaderLength: Int { ChapAuthorization.maximumLength }
     /// Seconds a client is asked to wait when the key store is unavailable.
     public static var retryAfterSeconds: Int { 5 }
 
@@ -129,7 +129,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         let values = request.headers[values: .authorization]
         if let value = values.first {
             guard values.count == 1 else { return .failure(Self.badRequest("more than one Authorization header")) }
-            if schemes.contains(.chap), let token = Self.chapToken(value) { return self.authenticateChap(token, peer: peer()) }
+            if schemes.contains(.chap), let token = ChapAuthorization.token(in: value) { return self.authenticateChap(token, peer: peer()) }
             if schemes.contains(.jwt), let perRequest, let token = AsymmetricJWT.Verifier.token(inAuthorization: Substring(value)) {
                 return await self.authenticateJWT(token, perRequest, peer: peer())
             }
@@ -163,23 +163,6 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         }
     }
 
-    /// The token of a `chap:<token>` value (scheme name case-insensitive, blanks around the
-    /// token ignored), else nil. Works on the UTF-8 bytes: this runs on every request.
-    static func chapToken(_ value: String) -> Substring? {
-        let utf8 = value.utf8
-        guard utf8.count <= maximumHeaderLength, let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        let scheme = trimmingBlanks(utf8[..<colon])
-        guard scheme.count == 4, zip(scheme, "chap".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
-        let token = trimmingBlanks(utf8[utf8.index(after: colon)...])
-        return Substring(token)
-    }
-
-    static func trimmingBlanks(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
-        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
-        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else { return bytes[bytes.endIndex...] }
-        return bytes[first...last]
-    }
-
     // MARK: Handshake
 
     func handshake(_ request: Request, peer: SocketAddress?) async -> Response {
@@ -192,10 +175,9 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         guard let value = values.first else { return Self.badRequest("missing X-CHAP header") }
         guard values.count == 1 else { return Self.badRequest("more than one X-CHAP header") }
         guard value.utf8.count <= Self.maximumHeaderLength else { return Self.badRequest("X-CHAP header too long") }
-        let utf8 = value.utf8
-        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return Self.badRequest("X-CHAP header must be 'method:payload'") }
-        let method = String(Substring(Self.trimmingBlanks(utf8[..<colon])))
-        let payload = String(Substring(Self.trimmingBlanks(utf8[utf8.index(after: colon)...])))
+        guard let parts = ChapAuthorization.split(value) else { return Self.badRequest("X-CHAP header must be 'method:payload'") }
+        let method = String(Substring(parts.method))
+        let payload = String(Substring(parts.payload))
         let server = self.server.current
         let now = self.clock()
         let started = ContinuousClock.now

@@ -69,41 +69,31 @@ extension CRTAuthMiddleware {
 
     func authenticateSignature(_ request: inout Request, _ perRequest: PerRequestSchemes, peer: SocketAddress?) async -> Authentication {
         guard let keys = perRequest.keys as? any KeyOwnerLookup else { return .failure(self.unauthorized) }
-        let body: ByteBuffer
-        switch await self.collectBody(&request, peer: peer, scheme: .signature) {
-        case .success(let buffer): body = buffer
-        case .failure(let failure): return .failure(failure.response)
-        }
-        let authority = request.head.authority ?? ""
-        let message = HTTPMessageSignatures.Message(
-            method: request.method.rawValue, scheme: self.configuration.externalScheme ?? "http", authority: authority,
-            path: request.uri.path, query: request.uri.query, fields: request.headers.map { ($0.name.canonicalName, $0.value) })
-        let signatureInput = Self.joined(request.headers[values: .signatureInput])
-        let signature = Self.joined(request.headers[values: .signature])
-        return await self.conclude(scheme: .signature, peer: peer) {
-            try await HTTPMessageSignatures.verify(
-                message, body: body.readableBytesView, signatureInput: signatureInput, signature: signature,
-                now: self.clock(), keys: keys, nonces: perRequest.nonces, policy: perRequest.signaturePolicy)
-        }
+        let authenticator = HTTPSignatureAuthenticator(keys: keys, nonces: perRequest.nonces, policy: perRequest.signaturePolicy)
+        return await self.authenticateWithBody(&request, authenticator, peer: peer)
     }
 
     func authenticateServeradmin(_ request: inout Request, _ perRequest: PerRequestSchemes, peer: SocketAddress?) async -> Authentication {
         guard let keys = perRequest.keys as? any KeyOwnerLookup else { return .failure(self.unauthorized) }
+        let authenticator = ServeradminAuthenticator(keys: keys, nonces: perRequest.nonces, policy: perRequest.serveradminPolicy)
+        return await self.authenticateWithBody(&request, authenticator, peer: peer)
+    }
+
+    /// Runs a scheme that covers the body: the body is read (up to the limit) and kept in the
+    /// request for the handler or the upstream.
+    private func authenticateWithBody(_ request: inout Request, _ authenticator: some RequestAuthenticator, peer: SocketAddress?) async -> Authentication {
         let body: ByteBuffer
-        switch await self.collectBody(&request, peer: peer, scheme: .serveradmin) {
+        switch await self.collectBody(&request, peer: peer, scheme: authenticator.scheme) {
         case .success(let buffer): body = buffer
         case .failure(let failure): return .failure(failure.response)
         }
-        let headers = request.headers
+        let view = RequestView(
+            method: request.method.rawValue, scheme: self.configuration.externalScheme ?? "http", authority: request.head.authority ?? "",
+            path: request.uri.path, query: request.uri.query, fields: request.headers.map { ($0.name.canonicalName, $0.value) },
+            body: { Array(body.readableBytesView) })
         let now = self.clock()
-        let owner: ServeradminSignatures.KeyOwner = { key in
-            guard let found = try await keys.owner(ofFingerprint: key.sha256Fingerprint, now: now), found.key == key else { return nil }
-            return found.username
-        }
-        return await self.conclude(scheme: .serveradmin, peer: peer) {
-            try await ServeradminSignatures.verify(
-                timestamp: headers[.xTimestamp], publicKeys: headers[.xPublicKeys], signatures: headers[.xSignatures],
-                body: body.readableBytesView, now: now, owner: owner, nonces: perRequest.nonces, policy: perRequest.serveradminPolicy)
+        return await self.conclude(scheme: authenticator.scheme, peer: peer) {
+            try await authenticator.authenticate(view, now: now) ?? .failure(AuthenticationFailure(reason: .refused, username: nil, detail: "no credential"))
         }
     }
 
@@ -146,9 +136,5 @@ extension CRTAuthMiddleware {
             self.audit.record(scheme: scheme, user: nil, key: nil, result: .failure("malformed"), peer: peer)
             return .failure(Self.badRequest("malformed credentials"))
         }
-    }
-
-    private static func joined(_ values: [String]) -> String? {
-        values.isEmpty ? nil : values.joined(separator: ", ")
     }
 }

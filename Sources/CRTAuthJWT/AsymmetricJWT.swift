@@ -207,8 +207,8 @@ public enum AsymmetricJWT {
         /// keys that fit `alg`; then the key of that `kid` in the user's trusted JWKS, through
         /// `jwks`), the time window, and records (user, time, nonce) in `nonces`.
         ///
-        /// - Throws: ``CRTAuthError`` for a malformed token (a 400), a failing key store
-        ///   (`.keyProvider`) or replay store (`.nonceStore`): a 503.
+        /// - Throws: ``CRTAuthError`` for a malformed token (a 400); `AuthCoreError` for a failing
+        ///   key store (`.keyProvider`) or replay store (`.nonceStore`): a 503.
         public func verify(token: String, now: UInt64, keys: any KeyProvider, nonces: any NonceStore, jwks: JWKSKeyLookup? = nil) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
             try await self.verify(token: token[...], now: now, keys: keys, nonces: nonces, jwks: jwks)
         }

@@ -230,7 +230,8 @@ public enum HTTPMessageSignatures {
     /// `keys` knows; `alg`, if present, fitting that key. The nonce (or, without one, the
     /// signature) goes through `nonces`, so a second use is refused.
     ///
-    /// - Throws: ``CRTAuthError`` for malformed fields (a 400), a failing key or nonce store.
+    /// - Throws: ``CRTAuthError`` for malformed fields (a 400); `AuthCoreError` for a failing key or
+    ///   nonce store (a 503).
     public static func verify(
         _ message: Message, body: some Collection<UInt8>, signatureInput: String?, signature: String?,
         now: UInt64, keys: any KeyOwnerLookup, nonces: any NonceStore, policy: Policy = .init()

@@ -1,0 +1,12 @@
+/// One authentication scheme as a framework middleware uses it: given a request, either "no
+/// credential of mine here" (nil: the next authenticator is asked), or the outcome — an
+/// identity, or a failure whose reason and detail go to the audit log. A middleware holds an
+/// ordered list of these.
+///
+/// Throws for a credential that is malformed (the scheme's own error: a 400) and
+/// ``AuthCoreError`` when a store fails (a 503).
+public protocol RequestAuthenticator: Sendable {
+    /// The scheme this authenticator establishes identities by (for logs and metrics).
+    var scheme: IdentityScheme { get }
+    func authenticate(_ request: RequestView, now: UInt64) async throws -> AuthenticationOutcome<AuthenticatedIdentity>?
+}

@@ -1,0 +1,28 @@
+import AuthCore
+
+/// Requests carrying a crtauth token (`Authorization: chap:<token>`): the token's MAC and
+/// lifetime are checked with the current server's secrets; no store is asked. A token that
+/// does not parse is refused like a wrong one (a 401), so that clients handshake again.
+public struct ChapTokenAuthenticator: RequestAuthenticator {
+    public var scheme: IdentityScheme { .chap }
+    /// The server whose secrets check tokens (a closure: secrets rotate).
+    private let server: @Sendable () -> AuthServer
+
+    public init(server: @escaping @Sendable () -> AuthServer) { self.server = server }
+
+    public func authenticate(_ request: RequestView, now: UInt64) async throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
+        let values = request.values("Authorization")
+        guard let first = values.first, let token = ChapAuthorization.token(in: first) else { return nil }
+        guard values.count == 1 else { throw CRTAuthError(.malformed, "more than one Authorization header") }
+        let outcome: AuthenticationOutcome<String>
+        do {
+            outcome = try self.server().validateToken(String(token), now: now)
+        } catch let error as CRTAuthError {
+            return .failure(AuthenticationFailure(reason: .refused, username: nil, detail: "malformed token: \(error.message)"))
+        }
+        switch outcome {
+        case .success(let username): return .success(AuthenticatedIdentity(username: username, key: nil, scheme: .chap))
+        case .failure(let failure): return .failure(failure)
+        }
+    }
+}
