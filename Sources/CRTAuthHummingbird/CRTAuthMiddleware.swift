@@ -171,53 +171,28 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             response.headers[.allow] = "GET, HEAD, POST"
             return response
         }
-        let values = request.headers[values: .xCHAP]
-        guard let value = values.first else { return Self.badRequest("missing X-CHAP header") }
-        guard values.count == 1 else { return Self.badRequest("more than one X-CHAP header") }
-        guard value.utf8.count <= Self.maximumHeaderLength else { return Self.badRequest("X-CHAP header too long") }
-        guard let parts = ChapAuthorization.split(value) else { return Self.badRequest("X-CHAP header must be 'method:payload'") }
-        let method = String(Substring(parts.method))
-        let payload = String(Substring(parts.payload))
-        let server = self.server.current
-        let now = self.clock()
         let started = ContinuousClock.now
-        defer {
+        let (stage, answer) = await HandshakeEndpoint.answer(xCHAP: request.headers[values: .xCHAP], server: self.server.current, now: self.clock())
+        if let stage {
             let elapsed = ContinuousClock.now - started
-            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", method == "request" ? "challenge" : "token")])
+            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
                 .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
-        do {
-            switch method {
-            case "request":
-                let crtauthRequest = CRTAuthRequest.classify(payload)
-                switch try await server.createChallenge(for: crtauthRequest, now: now) {
-                case .success(let challenge):
-                    return Self.xCHAP("challenge", challenge.encoded)
-                case .failure(let failure):
-                    self.audit.record(scheme: .handshake(crtauthRequest.version), user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
-                    return Self.forbidden
-                }
-            case "response":
-                switch try await server.createToken(response: payload, now: now) {
-                case .success(let issued):
-                    self.audit.record(scheme: issued.identity.scheme, user: issued.identity.username, key: issued.identity.keyFingerprint, result: .success, peer: peer)
-                    return Self.xCHAP("token", issued.token.encoded)
-                case .failure(let failure):
-                    self.audit.record(scheme: .handshakeOfUnknownVersion, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
-                    return Self.forbidden
-                }
-            default:
-                return Self.badRequest("unknown X-CHAP method (expected request or response)")
+        switch answer {
+        case .exchange(let value, let identity):
+            if let identity {
+                self.audit.record(scheme: identity.scheme, user: identity.username, key: identity.keyFingerprint, result: .success, peer: peer)
             }
-        } catch let error as AuthCoreError {
-            self.audit.logger.error("key store unavailable", metadata: ["error": .string(error.message)])
+            return Response(status: .ok, headers: [.xCHAP: value, .contentLength: "0"])
+        case .refused(let failure, let scheme):
+            self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
+            return Self.forbidden
+        case .malformed(let reason, let auditResult):
+            if let auditResult { self.audit.record(scheme: .handshakeOfUnknownVersion, user: nil, key: nil, result: .failure(auditResult), peer: peer) }
+            return Self.badRequest(reason)
+        case .unavailable(let detail):
+            self.audit.logger.error("key store unavailable", metadata: ["error": .string(detail)])
             return Self.serviceUnavailable
-        } catch let error as CRTAuthError {
-            self.audit.record(scheme: .handshakeOfUnknownVersion, user: nil, key: nil, result: .failure("malformed-\(method == "request" ? "request" : "response")"), peer: peer)
-            return Self.badRequest(error.message)
-        } catch {
-            self.audit.logger.error("handshake failed", metadata: ["error": .string("\(type(of: error))")])
-            return Self.badRequest("malformed handshake")
         }
     }
 
@@ -229,7 +204,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         return response
     }
 
-    static var forbidden: Response { text(.forbidden, "Failed to authenticate user") }
+    static var forbidden: Response { text(.forbidden, HandshakeEndpoint.forbiddenBody) }
 
     static func badRequest(_ reason: String) -> Response { text(.badRequest, String(reason.prefix(200))) }
 
@@ -237,9 +212,5 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         var buffer = ByteBuffer()
         buffer.writeString(body + "\n")
         return Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: buffer))
-    }
-
-    static func xCHAP(_ method: String, _ payload: String) -> Response {
-        Response(status: .ok, headers: [.xCHAP: method + ":" + payload, .contentLength: "0"])
     }
 }
