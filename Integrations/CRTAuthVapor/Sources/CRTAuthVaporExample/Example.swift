@@ -45,18 +45,16 @@ struct ExampleError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Every `<user>.pub` of `directory`, parsed as authorized_keys lines.
-func loadKeys(_ directory: String) throws -> InMemoryKeyProvider {
-    var users: [String: [UserKey]] = [:]
+/// Every `<user>.pub` of `directory`, parsed as authorized_keys lines, in a store of their own.
+func loadKeys(_ directory: String) throws -> InMemoryKeyStore {
+    let store = InMemoryKeyStore()
+    var entries: [(username: String, key: AuthorizedKey)] = []
     for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".pub") {
-        let user = String(name.dropLast(4))
-        guard UsernameRule.isValid(user) else { throw ExampleError("\(name): \(UsernameRule.requirement)") }
         let text = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
-        users[user] = try AuthorizedKeys.parse(text).map {
-            UserKey(key: $0.key, isCertificateAuthority: $0.isCertificateAuthority, expiresAt: try $0.expiryTime(), principals: $0.principals)
-        }
+        entries += try AuthorizedKeys.parse(text).map { (String(name.dropLast(4)), $0) }
     }
-    return InMemoryKeyProvider(users: users)
+    try store.add(entries, now: UInt64(max(0, Date().timeIntervalSince1970)))
+    return store
 }
 
 /// The first base64 line of the secret file, or a fresh random secret.
