@@ -69,9 +69,7 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
                 outcome = decided
             } catch let error as AuthCoreError {
                 self.audit(request, authenticator.scheme, user: nil, result: "store-unavailable", detail: error.message)
-                var headers = HTTPHeaders()
-                headers.replaceOrAdd(name: .retryAfter, value: String(Self.retryAfterSeconds))
-                return Response(status: .serviceUnavailable, headers: headers, body: .init(string: "key store unavailable, try again later\n"))
+                return Self.unavailable
             } catch let abort as any AbortError {
                 self.audit(request, authenticator.scheme, user: nil, result: "malformed", detail: abort.reason)
                 return Response(status: abort.status, body: .init(string: abort.reason + "\n"))
@@ -111,10 +109,15 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
             return Response(status: .badRequest, body: .init(string: String(reason.prefix(200)) + "\n"))
         case .unavailable(let detail):
             self.audit(request, .handshakeOfUnknownVersion, user: nil, result: "store-unavailable", detail: detail)
-            var headers = HTTPHeaders()
-            headers.replaceOrAdd(name: .retryAfter, value: String(Self.retryAfterSeconds))
-            return Response(status: .serviceUnavailable, headers: headers, body: .init(string: "key store unavailable, try again later\n"))
+            return Self.unavailable
         }
+    }
+
+    /// 503 with `Retry-After`: a store failed.
+    static var unavailable: Response {
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .retryAfter, value: String(Self.retryAfterSeconds))
+        return Response(status: .serviceUnavailable, headers: headers, body: .init(string: "key store unavailable, try again later\n"))
     }
 
     /// 401 naming the schemes this middleware accepts.
