@@ -111,7 +111,6 @@ let package = Package(
             name: "CRTAuthJWT",
             dependencies: [
                 "AuthCore",
-                "CRTAuth",
                 "SSHKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -121,7 +120,6 @@ let package = Package(
             name: "CRTAuthSignatures",
             dependencies: [
                 "AuthCore",
-                "CRTAuth",
                 "SSHKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),

@@ -5,7 +5,7 @@ import SSHKeys
 public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible {
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
-            case badMAC, wrongServer, expired, notYetValid, lifetimeTooLong, badSignature, refused, unknownUser, keyExpired, replayed
+            case badMAC, wrongServer, expired, notYetValid, lifetimeTooLong, badSignature, refused, unknownUser, keyExpired, replayed, malformed
         }
         private let backing: Backing
         private init(_ backing: Backing) { self.backing = backing }
@@ -30,6 +30,9 @@ public struct AuthenticationFailure: Hashable, Sendable, CustomStringConvertible
         public static let keyExpired = Reason(.keyExpired)
         /// The credential was used before (per-request schemes, through a ``NonceStore``).
         public static let replayed = Reason(.replayed)
+        /// A credential that does not parse, refused like a wrong one (a crtauth token: the
+        /// client handshakes again).
+        public static let malformed = Reason(.malformed)
         public var description: String { String(describing: self.backing) }
     }
 

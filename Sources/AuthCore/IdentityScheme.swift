@@ -35,6 +35,16 @@ public struct IdentityScheme: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { self.name }
 
+    /// The scheme a server accepts for this kind of identity (a handshake and its tokens: `chap`).
+    public var authenticationScheme: AuthenticationScheme {
+        switch self.backing {
+        case .chap, .handshake: .chap
+        case .jwt: .jwt
+        case .signature: .signature
+        case .serveradmin: .serveradmin
+        }
+    }
+
     /// Whether the credential travels in `Authorization` (a proxy must not pass it on).
     public var usesAuthorizationHeader: Bool { self == .chap || self == .jwt }
 }

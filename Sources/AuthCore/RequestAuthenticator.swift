@@ -8,5 +8,12 @@
 public protocol RequestAuthenticator: Sendable {
     /// The scheme this authenticator establishes identities by (for logs and metrics).
     var scheme: IdentityScheme { get }
+    /// The header field a 401 carries to ask for this scheme's credential
+    /// (`WWW-Authenticate: chap`, say), if the scheme has one.
+    var challenge: (name: String, value: String)? { get }
     func authenticate(_ request: RequestView, now: UInt64) async throws -> AuthenticationOutcome<AuthenticatedIdentity>?
+}
+
+extension RequestAuthenticator {
+    public var challenge: (name: String, value: String)? { nil }
 }

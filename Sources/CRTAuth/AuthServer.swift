@@ -235,10 +235,3 @@ public struct AuthServer: Sendable {
         return .success(token.username)
     }
 }
-
-extension UInt64 {
-    /// `self − other`, or 0 instead of trapping (an injected clock may say anything).
-    package func subtractingSaturated(_ other: UInt64) -> UInt64 { self >= other ? self - other : 0 }
-    /// `self + other`, or `.max` instead of trapping.
-    package func addingSaturated(_ other: UInt64) -> UInt64 { let (sum, overflow) = self.addingReportingOverflow(other); return overflow ? .max : sum }
-}

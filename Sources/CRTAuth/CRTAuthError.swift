@@ -1,8 +1,10 @@
+import AuthCore
+
 /// The one error type of `CRTAuth`: malformed messages and operational faults. Expected
 /// authentication failures are not errors but ``AuthenticationFailure`` reasons.
 ///
 /// Equality is by ``code``. Messages never contain tokens, challenges, signatures or secrets.
-public struct CRTAuthError: Error, Hashable, CustomStringConvertible, Sendable {
+public struct CRTAuthError: MalformedCredential, Hashable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case malformed, truncated, trailingBytes, tooLarge, unsupportedVersion, wrongMessageType

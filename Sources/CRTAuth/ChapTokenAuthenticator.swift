@@ -5,6 +5,7 @@ import AuthCore
 /// does not parse is refused like a wrong one (a 401), so that clients handshake again.
 public struct ChapTokenAuthenticator: RequestAuthenticator {
     public var scheme: IdentityScheme { .chap }
+    public var challenge: (name: String, value: String)? { ("WWW-Authenticate", "chap") }
     /// The server whose secrets check tokens (a closure: secrets rotate).
     private let server: @Sendable () -> AuthServer
 
@@ -18,7 +19,7 @@ public struct ChapTokenAuthenticator: RequestAuthenticator {
         do {
             outcome = try self.server().validateToken(String(token), now: now)
         } catch let error as CRTAuthError {
-            return .failure(AuthenticationFailure(reason: .refused, username: nil, detail: "malformed token: \(error.message)"))
+            return .failure(AuthenticationFailure(reason: .malformed, username: nil, detail: error.message))
         }
         switch outcome {
         case .success(let username): return .success(AuthenticatedIdentity(username: username, key: nil, scheme: .chap))

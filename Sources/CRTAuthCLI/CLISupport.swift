@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthCore
 import CRTAuth
 import Foundation
 import SSHAgent
@@ -27,7 +28,11 @@ func reportingErrors(exitCode: Int32 = 1, _ body: () async throws -> Void) async
     } catch let error as SSHAgentError {
         printError(error.message)
         throw ExitCode(exitCode)
-    } catch let error as CRTAuthError {
+    } catch let error as any MalformedCredential {
+        // CRTAuthError, JWTError, SignatureSchemeError.
+        printError(error.message)
+        throw ExitCode(exitCode)
+    } catch let error as AuthCoreError {
         printError(error.message)
         throw ExitCode(exitCode)
     }

@@ -19,16 +19,8 @@ import SSHKeys
 /// RFC 9421 signature, or serveradmin's headers.
 public final class CRTAuthClient: Sendable {
     /// How requests are authenticated.
-    public enum Scheme: String, Sendable, CaseIterable {
-        /// crtauth's handshake and `Authorization: chap:<token>`.
-        case chap
-        /// `Authorization: JWT <jws>` (asymmetric_jwt_auth), a new one per request.
-        case jwt
-        /// RFC 9421 `Signature-Input` / `Signature` (+ `Content-Digest` with a body).
-        case signature
-        /// serveradmin's `X-Timestamp` / `X-PublicKeys` / `X-Signatures`.
-        case serveradmin
-    }
+    /// How requests are authenticated (the schemes a server accepts).
+    public typealias Scheme = AuthenticationScheme
 
     public struct Configuration: Sendable {
         /// Who to authenticate as.

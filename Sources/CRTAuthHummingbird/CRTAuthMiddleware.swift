@@ -26,6 +26,10 @@ extension HTTPField.Name {
 /// The per-request schemes need ``PerRequestSchemes`` (keys, nonces); `signature` and
 /// `serveradmin` need a key store that implements ``KeyOwnerLookup`` and stay off otherwise.
 ///
+/// Underneath it is an ordered list of ``RequestAuthenticator``s (the first that finds its
+/// credential in a request decides) plus the handshake route; build one from your own list
+/// with ``init(server:authenticators:configuration:logger:clock:)``.
+///
 /// Outcomes (docs/PROTOCOL.md lists where they differ from the Python middleware):
 /// - a request without valid credentials: 401 with `WWW-Authenticate` for `chap` and `JWT`
 ///   and `Accept-Signature` for RFC 9421, as enabled;
@@ -66,30 +70,43 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
 
     let server: AuthServerReference
     let configuration: Configuration
-    let perRequest: PerRequestSchemes?
+    /// Tried in order; the first that recognises the request's credential decides.
+    let authenticators: [any RequestAuthenticator]
     let clock: @Sendable () -> UInt64
     let audit: Audit
     /// The 401 for this configuration (its challenges name the enabled schemes).
     let unauthorized: Response
 
+    /// The middleware for the schemes of `configuration`, in the order chap, JWT, RFC 9421,
+    /// serveradmin.
     /// - Parameters:
     ///   - server: the crtauth server (replaceable for secret rotation).
     ///   - perRequest: what the JWT, RFC 9421 and serveradmin schemes need.
     ///   - clock: Unix seconds now (injected for tests).
     ///   - logger: where audit lines go (at info).
     public init(server: AuthServerReference, configuration: Configuration = .init(), perRequest: PerRequestSchemes? = nil, logger: Logger, clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
+        var authenticators: [any RequestAuthenticator] = []
+        if configuration.schemes.contains(.chap) { authenticators.append(ChapTokenAuthenticator(server: { server.current })) }
+        if let perRequest { authenticators += perRequest.authenticators(for: configuration.schemes) }
+        self.init(server: server, authenticators: authenticators, configuration: configuration, logger: logger, clock: clock)
+    }
+
+    /// The middleware for an ordered list of authenticators. The crtauth handshake is answered
+    /// at ``Configuration/handshakePath`` when the list holds a ``ChapTokenAuthenticator``;
+    /// ``Configuration/schemes`` is not read.
+    public init(server: AuthServerReference, authenticators: [any RequestAuthenticator], configuration: Configuration = .init(), logger: Logger,
+                clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
         var configuration = configuration
-        if perRequest == nil { configuration.schemes.subtract([.jwt, .signature, .serveradmin]) }
-        if !(perRequest?.keys is any KeyOwnerLookup) { configuration.schemes.subtract([.signature, .serveradmin]) }
+        configuration.schemes = Set(authenticators.map(\.scheme.authenticationScheme))
         self.server = server
         self.configuration = configuration
-        self.perRequest = perRequest
+        self.authenticators = authenticators
         self.clock = clock
         self.audit = Audit(logger: logger)
         var unauthorized = Self.text(.unauthorized, "Unauthorized")
-        if configuration.schemes.contains(.chap) { unauthorized.headers.append(HTTPField(name: .wwwAuthenticate, value: "chap")) }
-        if configuration.schemes.contains(.jwt) { unauthorized.headers.append(HTTPField(name: .wwwAuthenticate, value: AsymmetricJWT.scheme)) }
-        if configuration.schemes.contains(.signature) { unauthorized.headers[.acceptSignature] = HTTPMessageSignatures.acceptSignature }
+        for case let (name, value)? in authenticators.map(\.challenge) {
+            if let name = HTTPField.Name(name) { unauthorized.headers.append(HTTPField(name: name, value: value)) }
+        }
         self.unauthorized = unauthorized
     }
 
@@ -99,12 +116,15 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             return await self.handshake(request, peer: Self.peer(context))
         }
         if self.isExempt(path) { return try await next(request, context) }
-        var request = request
-        switch await self.authenticate(&request, peer: Self.peer(context) /* evaluated only on failure */) {
+        let body = RequestBodyReader(request, limit: self.configuration.maximumSignedBodyLength)
+        let view = RequestView(
+            method: request.method.rawValue, scheme: self.configuration.externalScheme ?? "http", authority: request.head.authority ?? "",
+            path: path, query: request.uri.query, fields: HummingbirdFields(fields: request.headers), body: body.read)
+        switch await self.authenticate(view, body: body, peer: Self.peer(context) /* evaluated only when logged */) {
         case .success(let identity):
             var context = context
             context.identity = identity
-            return try await next(request, context)
+            return try await next(body.request, context)
         case .failure(let response):
             return response
         }
@@ -116,51 +136,49 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
 
     static func peer(_ context: Context) -> SocketAddress? { (context as? any RemoteAddressRequestContext)?.remoteAddress }
 
-    // MARK: Tokens
+    // MARK: Authenticators
 
     enum Authentication {
         case success(AuthenticatedIdentity)
         case failure(Response)
     }
 
-    /// Finds the request's credentials and checks them with the scheme they belong to.
-    func authenticate(_ request: inout Request, peer: @autoclosure () -> SocketAddress?) async -> Authentication {
-        let schemes = self.configuration.schemes
-        let values = request.headers[values: .authorization]
-        if let value = values.first {
-            guard values.count == 1 else { return .failure(Self.badRequest("more than one Authorization header")) }
-            if schemes.contains(.chap), let token = ChapAuthorization.token(in: value) { return self.authenticateChap(token, peer: peer()) }
-            if schemes.contains(.jwt), let perRequest, let token = AsymmetricJWT.Verifier.token(inAuthorization: Substring(value)) {
-                return await self.authenticateJWT(token, perRequest, peer: peer())
+    /// Asks each authenticator in turn; the first that finds its credential decides, with one
+    /// audit line (admitted crtauth tokens are counted, not logged: they are every request).
+    /// 400 malformed, 401 refused (403 for serveradmin's bad signature by a known key, as
+    /// serveradmin answers), 413 for a signed body over the limit, 503 + `Retry-After` when a
+    /// store fails.
+    func authenticate(_ view: RequestView, body: RequestBodyReader, peer: @autoclosure () -> SocketAddress?) async -> Authentication {
+        let now = self.clock()
+        for authenticator in self.authenticators {
+            let scheme = authenticator.scheme
+            let outcome: AuthenticationOutcome<AuthenticatedIdentity>
+            do {
+                guard let decided = try await authenticator.authenticate(view, now: now) else { continue }
+                outcome = decided
+            } catch let error as AuthCoreError {
+                // The key or nonce store failed: nothing the client did wrong.
+                self.audit.record(scheme: scheme, user: nil, key: nil, result: .failure(error.code == .keyProvider ? "key-store-unavailable" : "nonce-store-unavailable"), peer: peer(), detail: error.message)
+                return .failure(Self.serviceUnavailable)
+            } catch where body.exceededLimit {
+                self.audit.record(scheme: scheme, user: nil, key: nil, result: .failure("body-too-large"), peer: peer())
+                return .failure(Self.text(.contentTooLarge, "signed bodies are limited to \(self.configuration.maximumSignedBodyLength) bytes"))
+            } catch {
+                let message = (error as? any MalformedCredential)?.message ?? "malformed credentials"
+                self.audit.record(scheme: scheme, user: nil, key: nil, result: .failure("malformed"), peer: peer(), detail: message)
+                return .failure(Self.badRequest(message))
             }
-            return .failure(self.unauthorized)
-        }
-        if schemes.contains(.signature), let perRequest, request.headers[.signatureInput] != nil || request.headers[.signature] != nil {
-            return await self.authenticateSignature(&request, perRequest, peer: peer())
-        }
-        if schemes.contains(.serveradmin), let perRequest, request.headers[.xTimestamp] != nil || request.headers[.xSignatures] != nil {
-            return await self.authenticateServeradmin(&request, perRequest, peer: peer())
+            switch outcome {
+            case .success(let identity):
+                if scheme != .chap { self.audit.record(scheme: scheme, user: identity.username, key: identity.keyFingerprint, result: .success, peer: peer()) }
+                return .success(identity)
+            case .failure(let failure):
+                self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer(), detail: failure.detail)
+                if scheme == .serveradmin, failure.reason == .badSignature { return .failure(Self.forbidden) }
+                return .failure(self.unauthorized)
+            }
         }
         return .failure(self.unauthorized)
-    }
-
-    /// Checks a crtauth token: HMAC only, no store, no suspension.
-    func authenticateChap(_ token: Substring, peer: @autoclosure () -> SocketAddress?) -> Authentication {
-        let outcome: AuthenticationOutcome<String>
-        do {
-            outcome = try self.server.current.validateToken(String(token), now: self.clock())
-        } catch {
-            // A token that does not even parse: refused like a wrong one, so clients re-handshake.
-            self.audit.record(scheme: .chap, user: nil, key: nil, result: .failure("malformed-token"), peer: peer())
-            return .failure(self.unauthorized)
-        }
-        switch outcome {
-        case .success(let username):
-            return .success(AuthenticatedIdentity(username: username, key: nil, scheme: .chap))
-        case .failure(let failure):
-            self.audit.record(scheme: .chap, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer(), detail: failure.detail)
-            return .failure(self.unauthorized)
-        }
     }
 
     // MARK: Handshake

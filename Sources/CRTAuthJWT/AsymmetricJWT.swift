@@ -1,5 +1,4 @@
 import AuthCore
-import CRTAuth
 import Crypto
 import SSHKeys
 import Synchronization
@@ -74,7 +73,7 @@ public enum AsymmetricJWT {
     public static func token(username: String, signer: any Signer, time: UInt64, nonce: String = AsymmetricJWT.makeNonce()) async throws -> String {
         let key = signer.publicKey
         guard let algorithm = Algorithm.preferred(for: key.type), let kid = key.asymmetricJWTKeyID else {
-            throw CRTAuthError(.invalidConfiguration, "\(key.type.name) keys cannot sign JWTs; use an Ed25519, ECDSA P-256/P-384 or RSA key")
+            throw JWTError(.invalidConfiguration, "\(key.type.name) keys cannot sign JWTs; use an Ed25519, ECDSA P-256/P-384 or RSA key")
         }
         let header = "{\"alg\":\"\(algorithm.rawValue)\",\"kid\":\"\(kid)\",\"typ\":\"JWT\"}"
         let claims = "{\"username\":\(jsonStringLiteral(username, asciiOnly: true)),\"time\":\(time),\"nonce\":\(jsonStringLiteral(nonce, asciiOnly: true))}"
@@ -103,7 +102,7 @@ public enum AsymmetricJWT {
         let notBefore: Int64?
         let issuedAt: Int64?
 
-        /// Parses a compact JWS and its header and claims. Throws ``CRTAuthError`` for anything
+        /// Parses a compact JWS and its header and claims. Throws ``JWTError`` for anything
         /// that is not a well-formed asymmetric_jwt_auth token.
         public init(_ token: String) throws {
             try self.init(token[...])
@@ -114,7 +113,7 @@ public enum AsymmetricJWT {
             var token = token
             let bytes = token.withUTF8 { Array($0) }
             guard bytes.count <= AsymmetricJWT.maximumTokenLength else {
-                throw CRTAuthError(.tooLarge, "the JWT is longer than \(AsymmetricJWT.maximumTokenLength) bytes")
+                throw JWTError(.tooLarge, "the JWT is longer than \(AsymmetricJWT.maximumTokenLength) bytes")
             }
             // One pass over the bytes (this runs per request): exactly two dots, no padding.
             var dots: [Int] = [], padded = false
@@ -123,36 +122,36 @@ public enum AsymmetricJWT {
                     if buffer[index] == UInt8(ascii: ".") { dots.append(index) } else if buffer[index] == UInt8(ascii: "=") { padded = true }
                 }
             }
-            guard dots.count == 2 else { throw CRTAuthError(.malformed, "a JWT is three base64url parts separated by dots") }
-            guard !padded else { throw CRTAuthError(.malformed, "a JWT part is not unpadded base64url") }
+            guard dots.count == 2 else { throw JWTError(.malformed, "a JWT is three base64url parts separated by dots") }
+            guard !padded else { throw JWTError(.malformed, "a JWT part is not unpadded base64url") }
             let (firstDot, secondDot) = (dots[0], dots[1])
             let (headerBytes, claimBytes) = try bytes.withUnsafeBufferPointer { buffer in
                 (try Self.decode(buffer, 0..<firstDot), try Self.decode(buffer, (firstDot + 1)..<secondDot))
             }
             let header = try JSONObjectParser.parse(headerBytes)
-            guard case .string(let name)? = header["alg"] else { throw CRTAuthError(.malformed, "the JWT header has no \"alg\" string") }
+            guard case .string(let name)? = header["alg"] else { throw JWTError(.malformed, "the JWT header has no \"alg\" string") }
             guard let algorithm = Algorithm(rawValue: name) else {
-                throw CRTAuthError(.unsupportedVersion, "JWT algorithm \"\(name.prefix(16))\" is not accepted (none and HMAC never are)")
+                throw JWTError(.unsupported, "JWT algorithm \"\(name.prefix(16))\" is not accepted (none and HMAC never are)")
             }
-            if header["crit"] != nil { throw CRTAuthError(.unsupportedVersion, "the JWT header has \"crit\" extensions this server does not understand") }
+            if header["crit"] != nil { throw JWTError(.unsupported, "the JWT header has \"crit\" extensions this server does not understand") }
             switch header["kid"] {
             case nil: self.keyID = nil
             case .string(let kid)? where kid.utf8.count <= 256: self.keyID = kid
-            default: throw CRTAuthError(.malformed, "the JWT header's \"kid\" must be a string of at most 256 bytes")
+            default: throw JWTError(.malformed, "the JWT header's \"kid\" must be a string of at most 256 bytes")
             }
             let claims = try JSONObjectParser.parse(claimBytes)
             guard case .string(let username)? = claims["username"], !username.isEmpty, username.utf8.count <= AsymmetricJWT.maximumClaimLength else {
-                throw CRTAuthError(.malformed, "the JWT's \"username\" claim must be a non-empty string of at most \(AsymmetricJWT.maximumClaimLength) bytes")
+                throw JWTError(.malformed, "the JWT's \"username\" claim must be a non-empty string of at most \(AsymmetricJWT.maximumClaimLength) bytes")
             }
             guard case .integer(let time)? = claims["time"], time > 0 else {
-                throw CRTAuthError(.malformed, "the JWT's \"time\" claim must be integer Unix seconds, not \(claims["time"]?.kind ?? "missing")")
+                throw JWTError(.malformed, "the JWT's \"time\" claim must be integer Unix seconds, not \(claims["time"]?.kind ?? "missing")")
             }
             guard case .string(let nonce)? = claims["nonce"], !nonce.isEmpty, nonce.utf8.count <= AsymmetricJWT.maximumClaimLength else {
-                throw CRTAuthError(.malformed, "the JWT's \"nonce\" claim must be a non-empty string of at most \(AsymmetricJWT.maximumClaimLength) bytes")
+                throw JWTError(.malformed, "the JWT's \"nonce\" claim must be a non-empty string of at most \(AsymmetricJWT.maximumClaimLength) bytes")
             }
             // PyJWT, under asymmetric_jwt_auth, refuses any audience (it passes none) and checks
             // exp/nbf/iat when present; so do we.
-            if claims["aud"] != nil { throw CRTAuthError(.malformed, "the JWT has an \"aud\" claim; asymmetric_jwt_auth tokens have no audience") }
+            if claims["aud"] != nil { throw JWTError(.malformed, "the JWT has an \"aud\" claim; asymmetric_jwt_auth tokens have no audience") }
             self.expiresAt = try Self.numericDate(claims, "exp")
             self.notBefore = try Self.numericDate(claims, "nbf")
             self.issuedAt = try Self.numericDate(claims, "iat")
@@ -168,7 +167,7 @@ public enum AsymmetricJWT {
         private static func decode(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws -> [UInt8] {
             let part = UnsafeBufferPointer(rebasing: buffer[range])
             guard !part.isEmpty, let bytes = Base64URL.decode(utf8: part) else {
-                throw CRTAuthError(.malformed, "a JWT part is not unpadded base64url")
+                throw JWTError(.malformed, "a JWT part is not unpadded base64url")
             }
             return bytes
         }
@@ -178,7 +177,7 @@ public enum AsymmetricJWT {
             case nil: return nil
             case .integer(let value)?: return value
             case .number(let value)?: return Int64(exactly: value.rounded(.down)) ?? (value < 0 ? Int64.min : Int64.max)
-            default: throw CRTAuthError(.malformed, "the JWT's \"\(name)\" claim must be a number")
+            default: throw JWTError(.malformed, "the JWT's \"\(name)\" claim must be a number")
             }
         }
     }
@@ -207,7 +206,7 @@ public enum AsymmetricJWT {
         /// keys that fit `alg`; then the key of that `kid` in the user's trusted JWKS, through
         /// `jwks`), the time window, and records (user, time, nonce) in `nonces`.
         ///
-        /// - Throws: ``CRTAuthError`` for a malformed token (a 400); `AuthCoreError` for a failing
+        /// - Throws: ``JWTError`` for a malformed token (a 400); `AuthCoreError` for a failing
         ///   key store (`.keyProvider`) or replay store (`.nonceStore`): a 503.
         public func verify(token: String, now: UInt64, keys: any KeyProvider, nonces: any NonceStore, jwks: JWKSKeyLookup? = nil) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
             try await self.verify(token: token[...], now: now, keys: keys, nonces: nonces, jwks: jwks)

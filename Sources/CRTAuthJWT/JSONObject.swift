@@ -1,4 +1,3 @@
-import CRTAuth
 
 /// A JSON value as a JWT header or claim set holds it. Integers are kept apart from other
 /// numbers, so that `"time": 1700000000` and `"time": 1.7e9` can be told apart.
@@ -39,7 +38,7 @@ struct JSONObject: Equatable, Sendable {
 /// A strict RFC 8259 parser for the small objects of a JWT: the whole input must be one
 /// object; duplicate member names, more than ``maximumMembers`` members in an object, nesting
 /// deeper than ``maximumDepth``, invalid UTF-8, unpaired surrogates and trailing bytes are
-/// refused with ``CRTAuthError``.
+/// refused with ``JWTError``.
 struct JSONObjectParser {
     static let maximumDepth = 8
     static let maximumMembers = 64
@@ -54,18 +53,18 @@ struct JSONObjectParser {
         guard parser.peek() == UInt8(ascii: "{") else { throw Self.error("is not a JSON object") }
         guard case .object(let members) = try parser.value(depth: 0) else { throw Self.error("is not a JSON object") }
         parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else { throw CRTAuthError(.trailingBytes, "bytes follow the JSON object") }
+        guard parser.index == parser.bytes.count else { throw JWTError(.trailingBytes, "bytes follow the JSON object") }
         return members
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
-    private static func error(_ what: String) -> CRTAuthError { CRTAuthError(.malformed, "the JSON \(what)") }
+    private static func error(_ what: String) -> JWTError { JWTError(.malformed, "the JSON \(what)") }
 
     private func peek() -> UInt8? { self.index < self.bytes.count ? self.bytes[self.index] : nil }
 
     private mutating func next() throws -> UInt8 {
-        guard self.index < self.bytes.count else { throw CRTAuthError(.truncated, "the JSON ends early") }
+        guard self.index < self.bytes.count else { throw JWTError(.truncated, "the JSON ends early") }
         defer { self.index += 1 }
         return self.bytes[self.index]
     }
@@ -79,9 +78,9 @@ struct JSONObjectParser {
     }
 
     private mutating func value(depth: Int) throws -> JSONValue {
-        guard depth < Self.maximumDepth else { throw CRTAuthError(.tooLarge, "the JSON nests deeper than \(Self.maximumDepth) levels") }
+        guard depth < Self.maximumDepth else { throw JWTError(.tooLarge, "the JSON nests deeper than \(Self.maximumDepth) levels") }
         self.skipWhitespace()
-        guard let byte = self.peek() else { throw CRTAuthError(.truncated, "the JSON ends early") }
+        guard let byte = self.peek() else { throw JWTError(.truncated, "the JSON ends early") }
         switch byte {
         case UInt8(ascii: "{"):
             self.index += 1
@@ -97,7 +96,7 @@ struct JSONObjectParser {
                 try self.expect(UInt8(ascii: ":"))
                 let value = try self.value(depth: depth + 1)
                 guard object[name] == nil else { throw Self.error("names member \"\(name.prefix(32))\" twice") }
-                guard object.members.count < Self.maximumMembers else { throw CRTAuthError(.tooLarge, "a JSON object has more than \(Self.maximumMembers) members") }
+                guard object.members.count < Self.maximumMembers else { throw JWTError(.tooLarge, "a JSON object has more than \(Self.maximumMembers) members") }
                 object.members.append((name, value))
                 self.skipWhitespace()
                 let separator = try self.next()
@@ -159,7 +158,7 @@ struct JSONObjectParser {
             while let byte = self.peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { self.index += 1 }
             guard self.index > exponent else { throw Self.error("has a malformed number") }
         }
-        guard self.index - start <= 32 else { throw CRTAuthError(.tooLarge, "the JSON has a number longer than 32 characters") }
+        guard self.index - start <= 32 else { throw JWTError(.tooLarge, "the JSON has a number longer than 32 characters") }
         let text = String(decoding: self.bytes[start..<self.index], as: UTF8.self)
         if integral, let value = Int64(text) { return .integer(value) }
         guard let value = Double(text), value.isFinite else { throw Self.error("has a number out of range") }

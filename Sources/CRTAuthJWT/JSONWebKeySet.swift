@@ -1,4 +1,3 @@
-import CRTAuth
 import Foundation
 import SSHKeys
 
@@ -21,11 +20,11 @@ public struct JSONWebKeySet: Sendable {
     }
 
     /// Reads a JWKS document.
-    /// - Throws: ``CRTAuthError`` when the document is not a JSON object with a `keys` array.
+    /// - Throws: ``JWTError`` when the document is not a JSON object with a `keys` array.
     public init(json: some Collection<UInt8>) throws {
-        guard json.count <= Self.maximumLength else { throw CRTAuthError(.tooLarge, "the JWKS is longer than \(Self.maximumLength) bytes") }
+        guard json.count <= Self.maximumLength else { throw JWTError(.tooLarge, "the JWKS is longer than \(Self.maximumLength) bytes") }
         guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any], let entries = object["keys"] as? [Any] else {
-            throw CRTAuthError(.malformed, "a JWKS is a JSON object with a \"keys\" array")
+            throw JWTError(.malformed, "a JWKS is a JSON object with a \"keys\" array")
         }
         var keys: [(id: String, key: SSHPublicKey)] = []
         for case let entry as [String: Any] in entries {

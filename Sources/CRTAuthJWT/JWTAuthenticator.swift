@@ -1,10 +1,10 @@
 import AuthCore
-import CRTAuth
 
 /// Requests carrying an asymmetric_jwt_auth JWT (`Authorization: JWT <token>`), checked
 /// against users' keys (and, through `jwks`, the JWKS each user trusts); every token once.
 public struct JWTAuthenticator: RequestAuthenticator {
     public var scheme: IdentityScheme { .jwt }
+    public var challenge: (name: String, value: String)? { ("WWW-Authenticate", AsymmetricJWT.scheme) }
     public let verifier: AsymmetricJWT.Verifier
     public let keys: any KeyProvider
     public let nonces: any NonceStore
@@ -20,7 +20,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
     public func authenticate(_ request: RequestView, now: UInt64) async throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
         let values = request.values("Authorization")
         guard let first = values.first, let token = AsymmetricJWT.Verifier.token(inAuthorization: Substring(first)) else { return nil }
-        guard values.count == 1 else { throw CRTAuthError(.malformed, "more than one Authorization header") }
+        guard values.count == 1 else { throw JWTError(.malformed, "more than one Authorization header") }
         return try await self.verifier.verify(token: token, now: now, keys: self.keys, nonces: self.nonces, jwks: self.jwks)
     }
 }

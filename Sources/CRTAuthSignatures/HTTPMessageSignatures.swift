@@ -1,5 +1,4 @@
 import AuthCore
-import CRTAuth
 import Crypto
 import Foundation
 import RawStructuredFieldValues
@@ -44,59 +43,9 @@ public enum HTTPMessageSignatures {
         }
     }
 
-    /// The parts of a request that components are taken from.
-    public struct Message: Sendable {
-        public var method: String
-        /// `http` or `https`.
-        public var scheme: String
-        /// Host and port as the client addressed them (`Host` / `:authority`).
-        public var authority: String
-        /// The path, percent-encoded as sent.
-        public var path: String
-        /// The query without its `?`, nil when the target has none.
-        public var query: String?
-        /// Header fields in order; names in any case.
-        public var fields: [(name: String, value: String)]
-
-        public init(method: String, scheme: String, authority: String, path: String, query: String?, fields: [(name: String, value: String)]) {
-            self.method = method
-            self.scheme = scheme
-            self.authority = authority
-            self.path = path
-            self.query = query
-            self.fields = fields
-        }
-
-        /// A message for `url` (scheme, authority, path and query taken from it).
-        public init?(method: String, url: URL, fields: [(name: String, value: String)]) {
-            guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let scheme = components.scheme, let host = components.percentEncodedHost else { return nil }
-            let defaultPort = scheme.lowercased() == "https" ? 443 : 80
-            self.init(
-                method: method, scheme: scheme, authority: components.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host,
-                path: components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath, query: components.percentEncodedQuery, fields: fields)
-        }
-
-        /// The combined value of the header field `name`: values trimmed and joined by `, `
-        /// (RFC 9421 §2.1); nil when absent.
-        public func field(_ name: String) -> String? {
-            let values = self.fields.filter { $0.name.lowercased() == name }.map { $0.value.trimmingCharacters(in: .whitespaces) }
-            return values.isEmpty ? nil : values.joined(separator: ", ")
-        }
-
-        /// The value of a covered component, or nil when the message lacks it.
-        func value(of component: String) -> String? {
-            switch component {
-            case "@method": self.method
-            case "@target-uri": "\(self.scheme.lowercased())://\(self.authority.lowercased())\(self.path)" + (self.query.map { "?" + $0 } ?? "")
-            case "@authority": self.authority.lowercased()
-            case "@scheme": self.scheme.lowercased()
-            case "@request-target": self.path + (self.query.map { "?" + $0 } ?? "")
-            case "@path": self.path.isEmpty ? "/" : self.path
-            case "@query": "?" + (self.query ?? "")
-            default: component.hasPrefix("@") ? nil : self.field(component)
-            }
-        }
-    }
+    /// The parts of a request that components are taken from: the framework-neutral request
+    /// every authenticator reads (its body is not used; bodies are passed on their own).
+    public typealias Message = RequestView
 
     /// What a verifier insists on.
     public struct Policy: Sendable {
@@ -128,11 +77,11 @@ public enum HTTPMessageSignatures {
     public static func signatureBase(message: Message, components: [String], parameters: String) throws -> [UInt8] {
         var base = ""
         for component in components {
-            guard let value = message.value(of: component) else {
-                throw CRTAuthError(.malformed, "the request has no \(component.prefix(64)) to sign or verify")
+            guard let value = message.signatureComponent(component) else {
+                throw SignatureSchemeError(.malformed, "the request has no \(component.prefix(64)) to sign or verify")
             }
             guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
-                throw CRTAuthError(.malformed, "component \(component.prefix(64)) contains a line break")
+                throw SignatureSchemeError(.malformed, "component \(component.prefix(64)) contains a line break")
             }
             base += "\"\(component)\": \(value)\n"
         }
@@ -161,18 +110,18 @@ public enum HTTPMessageSignatures {
     /// Checks a `Content-Digest` value against `body`: every sha-256 / sha-512 member must match
     /// and at least one must be present (other algorithms are ignored).
     static func checkContentDigest(_ value: String, body: some Collection<UInt8>) throws -> Bool {
-        guard value.utf8.count <= maximumFieldLength else { throw CRTAuthError(.tooLarge, "Content-Digest is longer than \(maximumFieldLength) bytes") }
+        guard value.utf8.count <= maximumFieldLength else { throw SignatureSchemeError(.tooLarge, "Content-Digest is longer than \(maximumFieldLength) bytes") }
         var checked = false
         for (name, member) in try SignatureFieldParser.parseDictionary(value, field: "Content-Digest") {
             guard name == "sha-256" || name == "sha-512" else { continue }
             guard case .item(let item) = member, case .bytes(let encoded) = item.value, let digest = Data(base64Encoded: encoded) else {
-                throw CRTAuthError(.malformed, "Content-Digest's \(name) must be a byte sequence")
+                throw SignatureSchemeError(.malformed, "Content-Digest's \(name) must be a byte sequence")
             }
             let expected = name == "sha-256" ? Data(SHA256.hash(data: Array(body))) : Data(SHA512.hash(data: Array(body)))
             guard digest == expected else { return false }
             checked = true
         }
-        guard checked else { throw CRTAuthError(.unsupportedVersion, "Content-Digest has neither sha-256 nor sha-512") }
+        guard checked else { throw SignatureSchemeError(.unsupported, "Content-Digest has neither sha-256 nor sha-512") }
         return true
     }
 
@@ -189,14 +138,14 @@ public enum HTTPMessageSignatures {
     ) async throws -> [(name: String, value: String)] {
         let key = signer.publicKey
         guard let algorithm = Algorithm.preferred(for: key.type) else {
-            throw CRTAuthError(.invalidConfiguration, "\(key.type.name) keys cannot make HTTP message signatures; use an Ed25519, ECDSA P-256/P-384 or RSA key")
+            throw SignatureSchemeError(.invalidConfiguration, "\(key.type.name) keys cannot make HTTP message signatures; use an Ed25519, ECDSA P-256/P-384 or RSA key")
         }
         var message = message
         var added: [(name: String, value: String)] = []
         var components = ["@method", "@target-uri"] + extraFields.map { $0.lowercased() }
         if !body.isEmpty {
             let digest = self.contentDigest(of: body)
-            message.fields.append(("content-digest", digest))
+            message.fields = FieldList(message.fields.all + [("content-digest", digest)])
             added.append(("Content-Digest", digest))
             components.append("content-digest")
         }
@@ -230,35 +179,35 @@ public enum HTTPMessageSignatures {
     /// `keys` knows; `alg`, if present, fitting that key. The nonce (or, without one, the
     /// signature) goes through `nonces`, so a second use is refused.
     ///
-    /// - Throws: ``CRTAuthError`` for malformed fields (a 400); `AuthCoreError` for a failing key or
+    /// - Throws: ``SignatureSchemeError`` for malformed fields (a 400); `AuthCoreError` for a failing key or
     ///   nonce store (a 503).
     public static func verify(
         _ message: Message, body: some Collection<UInt8>, signatureInput: String?, signature: String?,
         now: UInt64, keys: any KeyOwnerLookup, nonces: any NonceStore, policy: Policy = .init()
     ) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
-        guard let signatureInput, let signature else { throw CRTAuthError(.malformed, "Signature-Input and Signature are both required") }
+        guard let signatureInput, let signature else { throw SignatureSchemeError(.malformed, "Signature-Input and Signature are both required") }
         guard signatureInput.utf8.count <= maximumFieldLength, signature.utf8.count <= maximumFieldLength else {
-            throw CRTAuthError(.tooLarge, "Signature-Input or Signature is longer than \(maximumFieldLength) bytes")
+            throw SignatureSchemeError(.tooLarge, "Signature-Input or Signature is longer than \(maximumFieldLength) bytes")
         }
         let inputs = try SignatureFieldParser.parseDictionary(signatureInput, field: "Signature-Input")
         let signatures = try SignatureFieldParser.parseDictionary(signature, field: "Signature")
-        guard let (label, input) = inputs.first else { throw CRTAuthError(.malformed, "Signature-Input has no signature") }
-        guard case .innerList(let list, let listParameters) = input else { throw CRTAuthError(.malformed, "Signature-Input's \(label.prefix(32)) is not an inner list") }
+        guard let (label, input) = inputs.first else { throw SignatureSchemeError(.malformed, "Signature-Input has no signature") }
+        guard case .innerList(let list, let listParameters) = input else { throw SignatureSchemeError(.malformed, "Signature-Input's \(label.prefix(32)) is not an inner list") }
         guard case .item(let signatureItem)? = signatures.first(where: { $0.name == label })?.member,
               case .bytes(let encodedSignature) = signatureItem.value,
               let signatureBytes = Data(base64Encoded: encodedSignature) else {
-            throw CRTAuthError(.malformed, "Signature has no byte sequence labelled \(label.prefix(32))")
+            throw SignatureSchemeError(.malformed, "Signature has no byte sequence labelled \(label.prefix(32))")
         }
 
         var components: [String] = []
         for item in list {
-            guard case .string(let name) = item.value else { throw CRTAuthError(.malformed, "a covered component is not a string") }
-            guard item.parameters.isEmpty else { throw CRTAuthError(.unsupportedVersion, "component parameters (sf, key, bs, req, tr, name) are not supported") }
-            guard !components.contains(name) else { throw CRTAuthError(.malformed, "component \(name.prefix(64)) is covered twice") }
-            guard name == name.lowercased() else { throw CRTAuthError(.malformed, "component names are lower case") }
+            guard case .string(let name) = item.value else { throw SignatureSchemeError(.malformed, "a covered component is not a string") }
+            guard item.parameters.isEmpty else { throw SignatureSchemeError(.unsupported, "component parameters (sf, key, bs, req, tr, name) are not supported") }
+            guard !components.contains(name) else { throw SignatureSchemeError(.malformed, "component \(name.prefix(64)) is covered twice") }
+            guard name == name.lowercased() else { throw SignatureSchemeError(.malformed, "component names are lower case") }
             components.append(name)
         }
-        guard components.count <= maximumComponents else { throw CRTAuthError(.tooLarge, "more than \(maximumComponents) covered components") }
+        guard components.count <= maximumComponents else { throw SignatureSchemeError(.tooLarge, "more than \(maximumComponents) covered components") }
 
         var created: Int64?, expires: Int64?, nonce: String?, keyID: String?, algorithmName: String?, tag: String?
         for (name, value) in listParameters {
@@ -270,7 +219,7 @@ public enum HTTPMessageSignatures {
             case ("alg", .string(let v)): algorithmName = v
             case ("tag", .string(let v)): tag = v
             case ("created", _), ("expires", _), ("nonce", _), ("keyid", _), ("alg", _), ("tag", _):
-                throw CRTAuthError(.malformed, "signature parameter \(name) has the wrong type")
+                throw SignatureSchemeError(.malformed, "signature parameter \(name) has the wrong type")
             default: continue
             }
         }
@@ -287,11 +236,11 @@ public enum HTTPMessageSignatures {
             }
             guard try self.checkContentDigest(digest, body: body) else { return .failure(Self.refusal(.badSignature, "content-digest does not match the body")) }
         }
-        guard let created, created >= 0 else { throw CRTAuthError(.malformed, "the signature has no created parameter") }
-        guard let keyID else { throw CRTAuthError(.malformed, "the signature has no keyid parameter") }
+        guard let created, created >= 0 else { throw SignatureSchemeError(.malformed, "the signature has no created parameter") }
+        guard let keyID else { throw SignatureSchemeError(.malformed, "the signature has no keyid parameter") }
         if policy.requiresNonce && nonce == nil { return .failure(Self.refusal(.refused, "no nonce")) }
         if let required = policy.tag, tag != required { return .failure(Self.refusal(.refused, "wrong tag")) }
-        if let nonce, nonce.isEmpty || nonce.utf8.count > 256 { throw CRTAuthError(.malformed, "the nonce must be 1 to 256 bytes") }
+        if let nonce, nonce.isEmpty || nonce.utf8.count > 256 { throw SignatureSchemeError(.malformed, "the nonce must be 1 to 256 bytes") }
 
         let createdAt = UInt64(created)
         if createdAt > now.addingSaturated(policy.clockSkew) { return .failure(AuthenticationFailure(reason: .notYetValid, username: nil)) }
@@ -306,7 +255,7 @@ public enum HTTPMessageSignatures {
 
         let candidates: [Algorithm]
         if let algorithmName {
-            guard let algorithm = Algorithm(rawValue: algorithmName) else { throw CRTAuthError(.unsupportedVersion, "signature algorithm \(algorithmName.prefix(32)) is not accepted") }
+            guard let algorithm = Algorithm(rawValue: algorithmName) else { throw SignatureSchemeError(.unsupported, "signature algorithm \(algorithmName.prefix(32)) is not accepted") }
             candidates = [algorithm]
         } else {
             candidates = Algorithm.allCases.filter { $0.signatureAlgorithm.keyType == key.type }
@@ -327,4 +276,29 @@ public enum HTTPMessageSignatures {
         AuthenticationFailure(reason: reason, username: nil, detail: detail)
     }
 
+}
+
+extension RequestView {
+    /// A request for `url` (scheme, authority, path and query taken from it), as a signer builds it.
+    public init?(method: String, url: URL, fields: [(name: String, value: String)]) {
+        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let scheme = components.scheme, let host = components.percentEncodedHost else { return nil }
+        let defaultPort = scheme.lowercased() == "https" ? 443 : 80
+        self.init(
+            method: method, scheme: scheme, authority: components.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host,
+            path: components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath, query: components.percentEncodedQuery, fields: fields)
+    }
+
+    /// The value of a covered component (RFC 9421 §2), or nil when the request lacks it.
+    func signatureComponent(_ component: String) -> String? {
+        switch component {
+        case "@method": self.method
+        case "@target-uri": "\(self.scheme.lowercased())://\(self.authority.lowercased())\(self.path)" + (self.query.map { "?" + $0 } ?? "")
+        case "@authority": self.authority.lowercased()
+        case "@scheme": self.scheme.lowercased()
+        case "@request-target": self.path + (self.query.map { "?" + $0 } ?? "")
+        case "@path": self.path.isEmpty ? "/" : self.path
+        case "@query": "?" + (self.query ?? "")
+        default: component.hasPrefix("@") ? nil : self.field(component)
+        }
+    }
 }

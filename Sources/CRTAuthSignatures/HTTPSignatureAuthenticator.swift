@@ -4,6 +4,7 @@ import AuthCore
 /// fingerprint); the body is read and checked against `Content-Digest` when there is one.
 public struct HTTPSignatureAuthenticator: RequestAuthenticator {
     public var scheme: IdentityScheme { .signature }
+    public var challenge: (name: String, value: String)? { ("Accept-Signature", HTTPMessageSignatures.acceptSignature) }
     public let keys: any KeyOwnerLookup
     public let nonces: any NonceStore
     public let policy: HTTPMessageSignatures.Policy
@@ -17,10 +18,8 @@ public struct HTTPSignatureAuthenticator: RequestAuthenticator {
     public func authenticate(_ request: RequestView, now: UInt64) async throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
         let signatureInput = request.field("Signature-Input"), signature = request.field("Signature")
         guard signatureInput != nil || signature != nil else { return nil }
-        let message = HTTPMessageSignatures.Message(
-            method: request.method, scheme: request.scheme, authority: request.authority, path: request.path, query: request.query, fields: request.fields)
         return try await HTTPMessageSignatures.verify(
-            message, body: try await request.body(), signatureInput: signatureInput, signature: signature,
+            request, body: try await request.body(), signatureInput: signatureInput, signature: signature,
             now: now, keys: self.keys, nonces: self.nonces, policy: self.policy)
     }
 }

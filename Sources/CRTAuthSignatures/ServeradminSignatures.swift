@@ -1,5 +1,4 @@
 import AuthCore
-import CRTAuth
 import Crypto
 import Foundation
 import SSHKeys
@@ -55,38 +54,38 @@ public enum ServeradminSignatures {
     ///   - policy: `.standard` refuses SHA-1 `ssh-rsa` signatures, which adminapi makes with RSA
     ///     keys held in ssh-agent; `.insecureLegacySHA1` accepts them.
     ///   - nonces: refuses a second use of the same signatures within the window.
-    /// - Throws: ``CRTAuthError`` for malformed headers (a 400).
+    /// - Throws: ``SignatureSchemeError`` for malformed headers (a 400).
     public static func verify(
         timestamp: String?, publicKeys: String?, signatures: String?, body: some Collection<UInt8>,
         now: UInt64, owner: KeyOwner, nonces: (any NonceStore)?, policy: SSHVerificationPolicy = .standard
     ) async throws -> AuthenticationOutcome<AuthenticatedIdentity> {
         guard let timestamp, let publicKeys, let signatures else {
-            throw CRTAuthError(.malformed, "X-Timestamp, X-PublicKeys and X-Signatures are all required")
+            throw SignatureSchemeError(.malformed, "X-Timestamp, X-PublicKeys and X-Signatures are all required")
         }
         guard publicKeys.utf8.count <= maximumHeaderLength, signatures.utf8.count <= maximumHeaderLength else {
-            throw CRTAuthError(.tooLarge, "X-PublicKeys or X-Signatures is longer than \(maximumHeaderLength) bytes")
+            throw SignatureSchemeError(.tooLarge, "X-PublicKeys or X-Signatures is longer than \(maximumHeaderLength) bytes")
         }
         guard !timestamp.isEmpty, timestamp.utf8.count <= 20, timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let then = UInt64(timestamp) else {
-            throw CRTAuthError(.malformed, "X-Timestamp must be decimal Unix seconds")
+            throw SignatureSchemeError(.malformed, "X-Timestamp must be decimal Unix seconds")
         }
         let keyValues = publicKeys.split(separator: ",", omittingEmptySubsequences: false)
         let signatureValues = signatures.split(separator: ",", omittingEmptySubsequences: false)
         guard keyValues.count == signatureValues.count else {
-            throw CRTAuthError(.malformed, "X-PublicKeys names \(keyValues.count) keys but X-Signatures carries \(signatureValues.count) signatures")
+            throw SignatureSchemeError(.malformed, "X-PublicKeys names \(keyValues.count) keys but X-Signatures carries \(signatureValues.count) signatures")
         }
         guard keyValues.count <= maximumPairs else {
-            throw CRTAuthError(.tooLarge, "more than \(maximumPairs) keys in X-PublicKeys")
+            throw SignatureSchemeError(.tooLarge, "more than \(maximumPairs) keys in X-PublicKeys")
         }
         var pairs: [(SSHPublicKey, SSHSignature)] = []
         for (keyText, signatureText) in zip(keyValues, signatureValues) {
             guard let keyBlob = Data(base64Encoded: String(keyText).trimmingCharacters(in: .whitespaces)),
                   let signatureBlob = Data(base64Encoded: String(signatureText).trimmingCharacters(in: .whitespaces)) else {
-                throw CRTAuthError(.malformed, "X-PublicKeys and X-Signatures hold base64 values separated by commas")
+                throw SignatureSchemeError(.malformed, "X-PublicKeys and X-Signatures hold base64 values separated by commas")
             }
             do {
                 pairs.append((try SSHPublicKey(wireBlob: keyBlob), try SSHSignature(wireBlob: signatureBlob)))
             } catch let error as SSHKeyError {
-                throw CRTAuthError(.malformed, "a key or signature does not parse: \(error.message)")
+                throw SignatureSchemeError(.malformed, "a key or signature does not parse: \(error.message)")
             }
         }
         if then + timestampGrace < now { return .failure(AuthenticationFailure(reason: .expired, username: nil)) }

@@ -1,4 +1,3 @@
-import CRTAuth
 
 /// A strict parser for the structured-field dictionaries of `Signature-Input` and `Signature`
 /// (RFC 8941 §4.2), and the canonical serialization of an inner list (§4.1.1.1), for the
@@ -40,7 +39,7 @@ struct SignatureFieldParser {
         do {
             return try parser.dictionary()
         } catch let error as SyntaxError {
-            throw CRTAuthError(.malformed, "\(field) is not a structured-field dictionary (\(error.reason) at byte \(parser.index))")
+            throw SignatureSchemeError(.malformed, "\(field) is not a structured-field dictionary (\(error.reason) at byte \(parser.index))")
         }
     }
 

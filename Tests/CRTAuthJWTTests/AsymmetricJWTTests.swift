@@ -86,17 +86,17 @@ struct AsymmetricJWTTests {
     @Test("refused: alg none, HS256 keyed with the public key, an alg that does not fit the key, crit")
     func algorithmConfusion() async throws {
         let header = Base64URL.encode(Array(#"{"alg":"none"}"#.utf8)) + "." + Base64URL.encode(Array(Self.claims.utf8))
-        await #expect(throws: CRTAuthError(.unsupportedVersion, "")) { try await self.verify(header + ".") }
-        await #expect(throws: CRTAuthError(.unsupportedVersion, "")) { try await self.verify(header + ".AA") }
+        await #expect(throws: JWTError(.unsupported, "")) { try await self.verify(header + ".") }
+        await #expect(throws: JWTError(.unsupported, "")) { try await self.verify(header + ".AA") }
         // HS256 with the PEM text of alice's public key as the HMAC key (the classic confusion).
         let hsInput = Base64URL.encode(Array(#"{"alg":"HS256"}"#.utf8)) + "." + Base64URL.encode(Array(Self.claims.utf8))
         let mac = HMAC<SHA256>.authenticationCode(for: Array(hsInput.utf8), using: SymmetricKey(data: Array(try Self.rfc8037.publicKey.spkiPEM.utf8)))
-        await #expect(throws: CRTAuthError(.unsupportedVersion, "")) { try await self.verify(hsInput + "." + Base64URL.encode(Array(mac))) }
+        await #expect(throws: JWTError(.unsupported, "")) { try await self.verify(hsInput + "." + Base64URL.encode(Array(mac))) }
         // RS256 claimed over an Ed25519 signature: no RSA key verifies it.
         let confused = try Self.forge(header: #"{"alg":"RS256"}"#, claims: Self.claims)
         #expect(try await self.reason(confused) == .badSignature)
         let critical = try Self.forge(header: #"{"alg":"EdDSA","crit":["exp"]}"#, claims: Self.claims)
-        await #expect(throws: CRTAuthError(.unsupportedVersion, "")) { try await self.verify(critical) }
+        await #expect(throws: JWTError(.unsupported, "")) { try await self.verify(critical) }
     }
 
     @Test("refused: a kid of another user's key, another user's signature, unknown users, a tampered claim")
@@ -138,7 +138,7 @@ struct AsymmetricJWTTests {
             #"[]"#, #""alice""#, #"{"username":"alice","time":1700000000,"nonce":"x"} x"#,
         ] {
             let forged = try Self.forge(header: #"{"alg":"EdDSA"}"#, claims: claims)
-            await #expect(throws: CRTAuthError.self, "\(claims)") { try await self.verify(forged) }
+            await #expect(throws: JWTError.self, "\(claims)") { try await self.verify(forged) }
         }
         let expired = try Self.forge(header: #"{"alg":"EdDSA"}"#, claims: #"{"username":"alice","time":1700000000,"nonce":"x","exp":1700000000}"#)
         #expect(try await self.reason(expired) == .expired)
@@ -183,19 +183,19 @@ struct AsymmetricJWTTests {
             let prefix = String(token.prefix(end))
             do {
                 if case .success = try await self.verify(prefix) { Issue.record("a prefix of \(end) characters passed") }
-            } catch is CRTAuthError {}
+            } catch is JWTError {}
         }
-        await #expect(throws: CRTAuthError(.tooLarge, "")) { try await self.verify(String(repeating: "A", count: 16 * 1024)) }
-        await #expect(throws: CRTAuthError(.malformed, "")) { try await self.verify(token + ".AAAA") }
-        await #expect(throws: CRTAuthError(.malformed, "")) { try await self.verify(token + "==") }
-        await #expect(throws: CRTAuthError(.malformed, "")) { try await self.verify("a.b!.c") }
+        await #expect(throws: JWTError(.tooLarge, "")) { try await self.verify(String(repeating: "A", count: 16 * 1024)) }
+        await #expect(throws: JWTError(.malformed, "")) { try await self.verify(token + ".AAAA") }
+        await #expect(throws: JWTError(.malformed, "")) { try await self.verify(token + "==") }
+        await #expect(throws: JWTError(.malformed, "")) { try await self.verify("a.b!.c") }
         var generator = SystemRandomNumberGenerator()
         let bytes = Array(token.utf8)
         for _ in 0..<300 {
             var mutated = bytes
             mutated[Int.random(in: 0..<mutated.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-            // Any outcome or a CRTAuthError; nothing else, and never a trap.
-            do { _ = try await self.verify(String(decoding: mutated, as: UTF8.self)) } catch is CRTAuthError {}
+            // Any outcome or a JWTError; nothing else, and never a trap.
+            do { _ = try await self.verify(String(decoding: mutated, as: UTF8.self)) } catch is JWTError {}
         }
     }
 
@@ -242,9 +242,9 @@ struct JSONWebKeySetTests {
         let set = try JSONWebKeySet(json: Array(document.utf8))
         #expect(set.keys.map(\.id) == ["a"] && set.key(id: "a") == key)
         for bad in ["", "[]", #"{"keys":{}}"#, "{", #"{"nokeys":[]}"#] {
-            #expect(throws: CRTAuthError.self) { try JSONWebKeySet(json: Array(bad.utf8)) }
+            #expect(throws: JWTError.self) { try JSONWebKeySet(json: Array(bad.utf8)) }
         }
-        #expect(throws: CRTAuthError(.tooLarge, "")) { try JSONWebKeySet(json: [UInt8](repeating: 0x20, count: (1 << 20) + 1)) }
+        #expect(throws: JWTError(.tooLarge, "")) { try JSONWebKeySet(json: [UInt8](repeating: 0x20, count: (1 << 20) + 1)) }
     }
 
     @Test("a user without keys of their own, trusting a JWKS: the kid's key verifies; another kid or key does not")

@@ -86,18 +86,18 @@ struct ServeradminTests {
         ("1700000000", "AAAA,BBBB", "AAAA"), ("1700000000", "!!", "!!"), ("1700000000", "AAAA", "AAAA"),
     ])
     func malformed(timestamp: String, keys: String, signatures: String) async {
-        await #expect(throws: CRTAuthError.self) {
+        await #expect(throws: SignatureSchemeError.self) {
             try await ServeradminSignatures.verify(timestamp: timestamp, publicKeys: keys, signatures: signatures, body: [UInt8](), now: 1_700_000_000, owner: Self.owners, nonces: nil)
         }
     }
 
     @Test("missing headers and more than 20 pairs are refused")
     func limits() async throws {
-        await #expect(throws: CRTAuthError.self) {
+        await #expect(throws: SignatureSchemeError.self) {
             try await ServeradminSignatures.verify(timestamp: "1700000000", publicKeys: nil, signatures: "AAAA", body: [UInt8](), now: 1_700_000_000, owner: Self.owners, nonces: nil)
         }
         let many = Array(repeating: "AAAA", count: 21).joined(separator: ",")
-        await #expect(throws: CRTAuthError(.tooLarge, "")) {
+        await #expect(throws: SignatureSchemeError(.tooLarge, "")) {
             try await ServeradminSignatures.verify(timestamp: "1700000000", publicKeys: many, signatures: many, body: [UInt8](), now: 1_700_000_000, owner: Self.owners, nonces: nil)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import AuthCore
 import CRTAuth
 import CRTAuthHummingbird
 import Foundation

@@ -56,7 +56,7 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
         let limit = self.configuration.maximumSignedBodyLength
         let view = RequestView(
             method: request.method.rawValue, scheme: self.configuration.externalScheme, authority: request.headers.first(name: .host) ?? "",
-            path: path, query: request.url.query, fields: request.headers.map { ($0.name, $0.value) },
+            path: path, query: request.url.query, fields: VaporFields(headers: request.headers),
             body: { [request] in
                 guard let buffer = try await request.body.collect(max: limit).get() else { return [] }
                 return Array(buffer.readableBytesView)
@@ -71,11 +71,13 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
                 self.audit(request, authenticator.scheme, user: nil, result: "store-unavailable", detail: error.message)
                 return Self.unavailable
             } catch let abort as any AbortError {
+                // Vapor's own: a signed body over the limit (413).
                 self.audit(request, authenticator.scheme, user: nil, result: "malformed", detail: abort.reason)
                 return Response(status: abort.status, body: .init(string: abort.reason + "\n"))
             } catch {
-                self.audit(request, authenticator.scheme, user: nil, result: "malformed", detail: "\(error)")
-                return Response(status: .badRequest, body: .init(string: String("\(error)".prefix(200)) + "\n"))
+                let message = (error as? any MalformedCredential)?.message ?? "malformed credentials"
+                self.audit(request, authenticator.scheme, user: nil, result: "malformed", detail: message)
+                return Response(status: .badRequest, body: .init(string: String(message.prefix(200)) + "\n"))
             }
             switch outcome {
             case .success(let identity):
@@ -123,13 +125,7 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
     /// 401 naming the schemes this middleware accepts.
     var unauthorized: Response {
         var headers = HTTPHeaders()
-        for scheme in Set(self.authenticators.map(\.scheme)) {
-            switch scheme {
-            case .chap: headers.add(name: .wwwAuthenticate, value: "chap")
-            case .jwt: headers.add(name: .wwwAuthenticate, value: "JWT")
-            default: break
-            }
-        }
+        for case let (name, value)? in self.authenticators.map(\.challenge) { headers.add(name: name, value: value) }
         return Response(status: .unauthorized, headers: headers)
     }
 
@@ -142,6 +138,14 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
         if let peer = request.remoteAddress?.ipAddress { metadata["peer"] = .string(peer) }
         request.logger.info("crtauth authentication", metadata: metadata)
     }
+}
+
+/// Vapor's header fields, read in place by the authenticators.
+struct VaporFields: RequestFields {
+    let headers: HTTPHeaders
+
+    func values(_ name: String) -> [String] { self.headers[name] }
+    var all: [(name: String, value: String)] { self.headers.map { ($0.name, $0.value) } }
 }
 
 /// The identity of an admitted request, as `req.auth` holds it.
