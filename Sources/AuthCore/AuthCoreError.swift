@@ -1,8 +1,10 @@
+import SSHKeys
+
 /// The one error type of `AuthCore`: what the stores beneath every scheme fail with. Expected
 /// authentication failures are not errors but ``AuthenticationFailure`` reasons.
 ///
 /// Equality is by ``code``. Messages never contain tokens, signatures, secrets or passwords.
-public struct AuthCoreError: Error, Hashable, CustomStringConvertible, Sendable {
+public struct AuthCoreError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case keyProvider, nonceStore, invalidInput, invalidConfiguration
@@ -28,8 +30,4 @@ public struct AuthCoreError: Error, Hashable, CustomStringConvertible, Sendable 
         self.code = code
         self.message = message
     }
-
-    public var description: String { self.message }
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }

@@ -1,10 +1,11 @@
 import AuthCore
+import SSHKeys
 
 /// The one error type of `CRTAuth`: malformed messages and operational faults. Expected
 /// authentication failures are not errors but ``AuthenticationFailure`` reasons.
 ///
 /// Equality is by ``code``. Messages never contain tokens, challenges, signatures or secrets.
-public struct CRTAuthError: MalformedCredential, Hashable, CustomStringConvertible {
+public struct CRTAuthError: CodedError, MalformedCredential {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case malformed, truncated, trailingBytes, tooLarge, unsupportedVersion, wrongMessageType
@@ -41,8 +42,4 @@ public struct CRTAuthError: MalformedCredential, Hashable, CustomStringConvertib
         self.code = code
         self.message = message
     }
-
-    public var description: String { self.message }
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }

@@ -1,5 +1,7 @@
+import SSHKeys
+
 /// Why a crtauth client request failed; each message names the fix.
-public struct CRTAuthClientError: Error, Hashable, CustomStringConvertible, Sendable {
+public struct CRTAuthClientError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case noAgent, noUsableKey, keyNotLoaded, serverNameMismatch, notCrtauth, authenticationFailed, network, timeout, invalidURL, tooLarge, tokenCache
@@ -37,10 +39,4 @@ public struct CRTAuthClientError: Error, Hashable, CustomStringConvertible, Send
         self.code = code
         self.message = message
     }
-
-    public var description: String { self.message }
-
-    /// Equal when the codes are (messages are diagnostics).
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }

@@ -1,4 +1,5 @@
 import AuthCore
+import SSHKeys
 
 /// The one error type of `CRTAuthJWT`: a token, JSON document or JWKS that cannot be read, or a
 /// key that cannot sign. Expected authentication failures (a wrong signature, an expired or
@@ -6,7 +7,7 @@ import AuthCore
 /// failing stores throw `AuthCoreError`.
 ///
 /// Equality is by ``code``. Messages never contain tokens, signatures or secrets.
-public struct JWTError: MalformedCredential, Hashable, CustomStringConvertible {
+public struct JWTError: CodedError, MalformedCredential {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case malformed, truncated, trailingBytes, tooLarge, unsupported, invalidConfiguration
@@ -36,8 +37,4 @@ public struct JWTError: MalformedCredential, Hashable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { self.message }
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }

@@ -1,4 +1,5 @@
 import AuthCore
+import SSHKeys
 
 /// The one error type of `CRTAuthSignatures`: RFC 9421 or serveradmin headers that cannot be
 /// read, or a key that cannot sign. Expected authentication failures (a wrong signature, an
@@ -6,7 +7,7 @@ import AuthCore
 /// reasons; failing stores throw `AuthCoreError`.
 ///
 /// Equality is by ``code``. Messages never contain signatures or secrets.
-public struct SignatureSchemeError: MalformedCredential, Hashable, CustomStringConvertible {
+public struct SignatureSchemeError: CodedError, MalformedCredential {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case malformed, tooLarge, unsupported, invalidConfiguration
@@ -32,8 +33,4 @@ public struct SignatureSchemeError: MalformedCredential, Hashable, CustomStringC
         self.code = code
         self.message = message
     }
-
-    public var description: String { self.message }
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }

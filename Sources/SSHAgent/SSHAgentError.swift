@@ -1,5 +1,7 @@
+import SSHKeys
+
 /// The one error type of `SSHAgent`. Equality is by ``code``.
-public struct SSHAgentError: Error, Hashable, CustomStringConvertible, Sendable {
+public struct SSHAgentError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable { case noAgent, refused, timeout, protocolError, noMatchingKey }
         private let backing: Backing
@@ -25,8 +27,4 @@ public struct SSHAgentError: Error, Hashable, CustomStringConvertible, Sendable 
         self.code = code
         self.message = message
     }
-
-    public var description: String { self.message }
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }

@@ -2,7 +2,7 @@
 ///
 /// Equality is by ``code`` only, so callers can match on codes while messages stay free to
 /// improve. Messages never contain key material, signatures or passphrases.
-public struct SSHKeyError: Error, Hashable, CustomStringConvertible, Sendable {
+public struct SSHKeyError: CodedError {
     /// What went wrong, as an extensible set of codes.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
@@ -89,9 +89,6 @@ public struct SSHKeyError: Error, Hashable, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "SSHKeyError.\(self.code): \(self.message)" }
-
-    public static func == (lhs: SSHKeyError, rhs: SSHKeyError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.code) }
 }
 
 extension SSHKeyError {
