@@ -35,8 +35,9 @@ public struct ReverseProxy: Sendable {
         self.logger = logger
     }
 
-    /// Sends `request` upstream on behalf of `identity` and streams the answer back.
-    public func forward(_ request: Request, identity: AuthenticatedIdentity, peer: SocketAddress?) async -> Response {
+    /// Sends `request` upstream on behalf of `identity` (none for a path served without
+    /// credentials) and streams the answer back.
+    public func forward(_ request: Request, identity: AuthenticatedIdentity?, peer: SocketAddress?) async -> Response {
         var target = request.uri.string
         if !target.hasPrefix("/") { target = "/" + target }
         var outbound = HTTPClientRequest(url: self.base + target)
@@ -44,12 +45,14 @@ public struct ReverseProxy: Sendable {
         let dropped = Self.droppedHeaders(request.headers)
         for field in request.headers where !dropped.contains(field.name.canonicalName) {
             // The credential stays here: a token (chap) or a JWT is of no use upstream.
-            if identity.scheme.usesAuthorizationHeader && field.name == .authorization { continue }
+            if identity?.scheme.usesAuthorizationHeader == true && field.name == .authorization { continue }
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
-        outbound.headers.add(name: "X-Authenticated-User", value: identity.username)
-        if let key = identity.keyFingerprint { outbound.headers.add(name: "X-Authenticated-Key", value: key) }
-        outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme.name)
+        if let identity {
+            outbound.headers.add(name: "X-Authenticated-User", value: identity.username)
+            if let key = identity.keyFingerprint { outbound.headers.add(name: "X-Authenticated-Key", value: key) }
+            outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme.name)
+        }
         if let peer, let address = peer.ipAddress {
             let prior = request.headers[.init("X-Forwarded-For")!]
             outbound.headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.map { $0 + ", " + address } ?? address)

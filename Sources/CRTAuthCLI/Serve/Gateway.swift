@@ -9,8 +9,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import HummingbirdHTTP2
 import Metrics
 import NIOCore
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -21,24 +23,38 @@ struct Gateway {
     let settings: GatewaySettings
 
     func run() async throws {
-        var logger = Logger(label: "crtauth")
-        logger.logLevel = self.settings.logLevel
+        let settings = self.settings
+        let errors = try LogDestination(.standardError)
+        let logger = Logger(label: "crtauth") { _ in LineLogHandler(format: settings.logFormat, destination: errors, level: settings.logLevel) }
+        let accessDestination = try settings.accessLog.map { try LogDestination($0) }
+        let accessLogger = accessDestination.map { destination in
+            Logger(label: "crtauth.access") { _ in LineLogHandler(format: settings.logFormat, destination: destination, level: .info) }
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         try makeDirectory(self.settings.dataDirectory)
         // The store before the secret: a store that cannot work stops the start before a secret is made.
-        let provider = try await self.settings.store.makeProvider(logger: logger)
+        let provider = try await self.settings.store.makeProvider(logger: logger, passwordFile: self.settings.passwordFile)
         if try SecretFile.createIfMissing(self.settings.secretFile) {
             logger.notice("created a new secret file", metadata: ["path": .string(self.settings.secretFile)])
         }
         let secrets = try SecretFile.load(self.settings.secretFile)
         let server = AuthServerReference(try self.makeServer(secrets: secrets, provider: provider))
 
+        let certificates = try self.settings.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
         var client: HTTPClient?
         var proxy: ReverseProxy?
         if let upstream = self.settings.upstream {
+            var upstreamTLS = TLSConfiguration.makeClientConfiguration()
+            upstreamTLS.minimumTLSVersion = .tlsv12
+            if let path = self.settings.upstreamCA {
+                do { upstreamTLS.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path)) } catch {
+                    throw CLIFailure(message: "cannot read the upstream CA certificates \(path) (PEM): \(error)")
+                }
+            }
             let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+                tlsConfiguration: upstreamTLS,
                 // A proxy passes redirects on to the client; following them here would send the
                 // user's identity headers wherever the upstream points.
                 redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(300))))
@@ -53,10 +69,11 @@ struct Gateway {
 
         let perRequest = try self.perRequestSchemes(provider: provider, logger: logger)
         let router = Router(context: CRTAuthRequestContext.self)
+        if let accessLogger { router.add(middleware: AccessLogMiddleware(logger: accessLogger)) }
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: CRTAuthMiddleware(
             server: server,
-            configuration: .init(exemptPaths: ["/healthz", "/metrics", "/.well-known/jwks.json"], schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
+            configuration: .init(exemptPaths: ["/healthz", "/metrics", "/.well-known/jwks.json"] + self.settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
             perRequest: perRequest, logger: logger))
         router.add(middleware: GatewayMiddleware(proxy: proxy))
         router.get("/healthz") { _, _ in await Self.health(provider) }
@@ -74,20 +91,27 @@ struct Gateway {
             router.post("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
         }
 
-        let settings = self.settings
+        let scheme = certificates == nil ? "http" : "https"
+        if certificates == nil, settings.listensBeyondLoopback {
+            logger.warning("serving plain HTTP on \(settings.host): tokens and signatures cross the network readable; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1")
+        }
         let app = Application(
             router: router,
+            server: try certificates.map { try .http2Upgrade(tlsConfiguration: $0.configuration) } ?? .http1(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
                 // Scripts and tests read this line to learn the port.
-                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on http://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
+                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on \(scheme)://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
             },
             logger: logger
         )
-        let watcher = SecretWatcher(path: settings.secretFile, logger: logger) { secrets in
-            server.replace(with: try self.makeServer(secrets: secrets, provider: provider))
-        }
+        var watched = [ReloadWatcher.Watched(name: "secrets", paths: [settings.secretFile]) {
+            server.replace(with: try self.makeServer(secrets: try SecretFile.load(settings.secretFile), provider: provider))
+        }]
+        if let accessDestination { watched.append(.init(name: "access log", paths: [], reload: accessDestination.reopen)) }
+        if let certificates { watched.append(.init(name: "TLS certificate", paths: [certificates.certificatePath, certificates.keyPath], reload: certificates.reload)) }
+        let watcher = ReloadWatcher(watched: watched, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -156,8 +180,9 @@ struct GatewayMiddleware: RouterMiddleware {
             for (name, value) in Self.identityFields(identity) { response.headers[name] = value }
             return response
         }
-        if let proxy, let identity = context.identity, path != "/healthz", path != "/metrics" {
-            return await proxy.forward(request, identity: identity, peer: context.remoteAddress)
+        // Requests without an identity here are for a --public-path (the middleware refused the rest).
+        if let proxy, path != "/healthz", path != "/metrics", path != "/.well-known/jwks.json" {
+            return await proxy.forward(request, identity: context.identity, peer: context.remoteAddress)
         }
         return try await next(request, context)
     }
@@ -179,36 +204,45 @@ struct GatewayMiddleware: RouterMiddleware {
     }
 }
 
-/// Reloads the secrets on SIGHUP and when the file changes (checked every two seconds). A file
-/// that no longer loads leaves the running secrets in place and is reported.
-struct SecretWatcher: Service {
+/// Reloads files the gateway runs with (the secrets, the TLS certificate and key) on SIGHUP
+/// and when one of them changes (checked every two seconds). A file that no longer loads
+/// leaves the running values in place and is reported.
+struct ReloadWatcher: Service {
+    struct Watched: Sendable {
+        /// What is reloaded, for the log.
+        let name: String
+        let paths: [String]
+        let reload: @Sendable () throws -> Void
+    }
+
     static let pollInterval: Duration = .seconds(2)
-    let path: String
+    let watched: [Watched]
     let logger: Logger
-    let apply: @Sendable ([SymmetricKey]) throws -> Void
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        let path = self.path, logger = self.logger, apply = self.apply
-        @Sendable func reload(_ why: String) {
+        let watched = self.watched, logger = self.logger
+        @Sendable func reload(_ item: Watched, _ why: String) {
             do {
-                try apply(try SecretFile.load(path))
-                logger.notice("secrets reloaded", metadata: ["trigger": .string(why)])
+                try item.reload()
+                logger.notice("\(item.name) reloaded", metadata: ["trigger": .string(why)])
             } catch {
-                logger.error("secrets not reloaded; keeping the current ones", metadata: ["error": .string("\(error)")])
+                logger.error("\(item.name) not reloaded; keeping the current ones", metadata: ["error": .string("\(error)")])
             }
         }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in signals { reload("SIGHUP") }
+                    for await _ in signals { for item in watched { reload(item, "SIGHUP") } }
                 }
                 group.addTask {
-                    var last = SecretFile.stamp(path)
+                    var last = watched.map { $0.paths.map(SecretFile.stamp) }
                     while !Task.isCancelled {
                         try? await Task.sleep(for: Self.pollInterval)
-                        let now = SecretFile.stamp(path)
-                        if now != last, now != nil { reload("file changed") }
+                        let now = watched.map { $0.paths.map(SecretFile.stamp) }
+                        for (index, item) in watched.enumerated() where now[index] != last[index] && !now[index].contains(nil) {
+                            reload(item, "file changed")
+                        }
                         last = now
                     }
                 }
