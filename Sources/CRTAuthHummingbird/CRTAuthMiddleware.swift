@@ -209,9 +209,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         let started = ContinuousClock.now
         let (stage, answer) = await HandshakeEndpoint.answer(xCHAP: request.headers[values: .xCHAP], server: self.server.current, now: self.clock())
         if let stage {
-            let elapsed = ContinuousClock.now - started
-            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
-                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)]).recordInterval(since: started)
         }
         switch answer {
         case .exchange(let value, let identity):

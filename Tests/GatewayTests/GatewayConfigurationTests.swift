@@ -24,6 +24,7 @@ struct GatewayConfigurationTests {
         return [
             "listen": Sample(value: ["127.0.0.1:18123"], printed: #""127.0.0.1:18123""#),
             "server-name": Sample(value: ["api.example.com"], printed: #""api.example.com""#),
+            "admin-listen": Sample(value: ["127.0.0.1:19090"], printed: #""127.0.0.1:19090""#),
             "tls.cert": Sample(value: [pair.certificate], printed: "\"\(pair.certificate)\"", companions: ["--tls-key", pair.key]),
             "tls.key": Sample(value: [pair.key], printed: "\"\(pair.key)\"", companions: ["--tls-cert", pair.certificate]),
             "data-dir": Sample(value: [dir.file("elsewhere")], printed: "\"\(dir.file("elsewhere"))\""),
@@ -105,7 +106,7 @@ struct GatewayConfigurationTests {
         let defaults = try Self.printConfig(dir)
         #expect(defaults.status == 0, "\(defaults.stderr)")
         let names = Self.names(in: defaults.stdout)
-        #expect(names.count >= 19 && Set(names) == Set(samples.keys), "\(names)")
+        #expect(names.count >= 20 && Set(names) == Set(samples.keys), "\(names)")
         for name in names {
             guard let sample = samples[name] else { continue }
             let flag = "--" + name.replacingOccurrences(of: ".", with: "-")

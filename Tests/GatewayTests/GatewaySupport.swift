@@ -21,7 +21,7 @@ final class GatewayProcess: Sendable {
             environment: environment, output: self.log
         )
         self.scheme = arguments.contains("--tls-cert") ? "https" : "http"
-        let marker = "listening on \(self.scheme)://127.0.0.1:"
+        let marker = ": listening on \(self.scheme)://127.0.0.1:"
         guard let line = waitForLine(in: self.log, matching: marker, timeout: 30), let range = line.range(of: marker),
               let port = Int(line[range.upperBound...].prefix(while: \.isNumber)) else {
             self.child.stop()

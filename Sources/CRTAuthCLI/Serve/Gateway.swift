@@ -68,27 +68,44 @@ struct Gateway {
         }
 
         let perRequest = try self.perRequestSchemes(provider: provider, logger: logger)
+        // With an admin listener, the public one serves neither health nor metrics: those
+        // paths are the upstream's like any other.
+        let separateAdmin = settings.adminListen != nil
+        let localPaths = ["/.well-known/jwks.json"] + (separateAdmin ? [] : ["/healthz", "/metrics"])
         let router = Router(context: CRTAuthRequestContext.self)
         if let accessLogger { router.add(middleware: AccessLogMiddleware(logger: accessLogger)) }
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(routes: Set(localPaths + ["/_auth", "/_auth/check"] + (proxy == nil ? ["/whoami"] : [])), proxying: proxy != nil))
         router.add(middleware: CRTAuthMiddleware(
             server: server,
-            configuration: .init(exemptPaths: ["/healthz", "/metrics", "/.well-known/jwks.json"] + self.settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
+            configuration: .init(exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme),
             perRequest: perRequest, logger: logger))
-        router.add(middleware: GatewayMiddleware(proxy: proxy))
-        router.get("/healthz") { _, _ in await Self.health(provider) }
-        let jwksDocument = JSONWebKeySet.document(publishing: self.settings.publishedKeys)
+        router.add(middleware: GatewayMiddleware(proxy: proxy, localPaths: Set(localPaths)))
+        let jwksDocument = JSONWebKeySet.document(publishing: settings.publishedKeys)
         router.get("/.well-known/jwks.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: jwksDocument)))
         }
-        router.get("/metrics") { _, _ in
-            var buffer = ByteBuffer()
-            buffer.writeBytes(registry.emitToBuffer())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
+        if !separateAdmin {
+            router.get("/healthz") { _, _ in await OperatorEndpoints.health(provider) }
+            router.get("/metrics") { _, _ in OperatorEndpoints.metrics(registry) }
         }
         if proxy == nil {
             router.get("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
             router.post("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
+        }
+        var services: [any Service] = []
+        if let (host, port) = settings.adminListen {
+            let admin = Router()
+            admin.get("/healthz") { _, _ in OperatorEndpoints.alive() }
+            let upstream = client.flatMap { client in settings.upstream.map { (client, $0) } }
+            admin.get("/readyz") { _, _ in await OperatorEndpoints.ready(provider, upstream: upstream) }
+            admin.get("/metrics") { _, _ in OperatorEndpoints.metrics(registry) }
+            services.append(Application(
+                router: admin, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                onServerRunning: { channel in
+                    let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
+                    FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): admin listening on http://\(address) (/healthz, /readyz, /metrics)\n".utf8))
+                },
+                logger: logger))
         }
 
         let scheme = certificates == nil ? "http" : "https"
@@ -112,7 +129,7 @@ struct Gateway {
         if let accessDestination { watched.append(.init(name: "access log", paths: [], reload: accessDestination.reopen)) }
         if let certificates { watched.append(.init(name: "TLS certificate", paths: [certificates.certificatePath, certificates.keyPath], reload: certificates.reload)) }
         let watcher = ReloadWatcher(watched: watched, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [app, watcher] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -153,16 +170,6 @@ struct Gateway {
             throw CLIFailure(message: error.message)
         }
     }
-
-    static func health(_ provider: any KeyProvider) async -> Response {
-        var healthy = true
-        if let store = provider as? any HealthChecking {
-            healthy = (try? await store.checkHealth()) != nil
-        }
-        let state = healthy ? #""status":"ok","store":"ok""# : #""status":"unavailable","store":"unreachable""#
-        let buffer = ByteBuffer(string: "{" + state + #","version":"# + jsonStringLiteral(crtauthVersion) + "}\n")
-        return Response(status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
-    }
 }
 
 /// After authentication: `/_auth/check` for nginx, and the proxy for everything else when an
@@ -170,6 +177,8 @@ struct Gateway {
 struct GatewayMiddleware: RouterMiddleware {
     typealias Context = CRTAuthRequestContext
     let proxy: ReverseProxy?
+    /// Paths the gateway answers itself rather than proxying.
+    let localPaths: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -181,7 +190,7 @@ struct GatewayMiddleware: RouterMiddleware {
             return response
         }
         // Requests without an identity here are for a --public-path (the middleware refused the rest).
-        if let proxy, path != "/healthz", path != "/metrics", path != "/.well-known/jwks.json" {
+        if let proxy, !self.localPaths.contains(path) {
             return await proxy.forward(request, identity: context.identity, peer: context.remoteAddress)
         }
         return try await next(request, context)

@@ -38,6 +38,7 @@ struct GatewayOption: Hashable, Sendable, CustomStringConvertible {
 
     static let listen = GatewayOption("listen")
     static let serverName = GatewayOption("server-name")
+    static let adminListen = GatewayOption("admin-listen")
     static let dataDirectory = GatewayOption("data-dir")
     static let secretFile = GatewayOption("secret-file")
     static let store = GatewayOption("store")
@@ -58,7 +59,7 @@ struct GatewayOption: Hashable, Sendable, CustomStringConvertible {
 
     /// Every setting, in the order `--print-config` shows them.
     static let all: [GatewayOption] = [
-        .listen, .serverName, .tlsCertificate, .tlsKey, .dataDirectory, .secretFile, .store, .passwordFile,
+        .listen, .serverName, .adminListen, .tlsCertificate, .tlsKey, .dataDirectory, .secretFile, .store, .passwordFile,
         .upstream, .upstreamCA, .tokenFormat, .tokenLifetime, .schemes, .jwksKeys, .externalScheme, .publicPaths, .logLevel, .logFormat, .accessLog,
     ]
 }

@@ -10,6 +10,8 @@ struct GatewaySettings {
     var host: String
     var port: Int
     var serverName: String
+    /// Where `/healthz`, `/readyz` and `/metrics` are served instead of the public listener.
+    var adminListen: (host: String, port: Int)?
     /// The PEM certificate chain and key served over TLS, if any.
     var tls: (certificate: String, key: String)?
     var dataDirectory: String
@@ -32,7 +34,8 @@ struct GatewaySettings {
 
     init(_ configuration: GatewayConfiguration) throws {
         let listen = try configuration.text(.listen) ?? "127.0.0.1:8080"
-        (self.host, self.port) = try Self.parseListen(listen)
+        (self.host, self.port) = try Self.parseListen(listen, option: "--listen")
+        self.adminListen = try configuration.text(.adminListen).map { try Self.parseListen($0, option: "--admin-listen") }
         switch (try configuration.text(.tlsCertificate), try configuration.text(.tlsKey)) {
         case (let certificate?, let key?): self.tls = (certificate, key)
         case (nil, nil): self.tls = nil
@@ -107,7 +110,7 @@ struct GatewaySettings {
         }
     }
 
-    static func parseListen(_ text: String) throws -> (String, Int) {
+    static func parseListen(_ text: String, option: String) throws -> (String, Int) {
         let host: Substring, port: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") {
             host = text[text.index(after: text.startIndex)..<close]
@@ -116,10 +119,10 @@ struct GatewaySettings {
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         } else {
-            throw CLIFailure(message: "--listen takes HOST:PORT (or [IPv6]:PORT), not '\(text)'")
+            throw CLIFailure(message: "\(option) takes HOST:PORT (or [IPv6]:PORT), not '\(text)'")
         }
         guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else {
-            throw CLIFailure(message: "--listen takes HOST:PORT with a port from 0 to 65535, not '\(text)'")
+            throw CLIFailure(message: "\(option) takes HOST:PORT with a port from 0 to 65535, not '\(text)'")
         }
         return (String(host), number)
     }
@@ -138,14 +141,16 @@ struct GatewaySettings {
         }
     }
 
+    static func address(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
     // MARK: --print-config
 
     /// The effective settings as a YAML configuration file (loadable with `--config`), each
     /// line saying where its value came from; the store's password redacted.
     func printed(_ configuration: GatewayConfiguration) throws -> String {
         let values: [(GatewayOption, Any?)] = [
-            (.listen, self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"),
-            (.serverName, self.serverName), (.tlsCertificate, self.tls?.certificate), (.tlsKey, self.tls?.key),
+            (.listen, Self.address(self.host, self.port)), (.serverName, self.serverName),
+            (.adminListen, self.adminListen.map { Self.address($0.host, $0.port) }), (.tlsCertificate, self.tls?.certificate), (.tlsKey, self.tls?.key),
             (.dataDirectory, self.dataDirectory), (.secretFile, self.secretFile), (.store, self.store.description),
             (.passwordFile, self.passwordFile), (.upstream, self.upstream), (.upstreamCA, self.upstreamCA),
             (.tokenFormat, self.tokenFormat == .v0 ? "v0" : "v1"), (.tokenLifetime, Int(self.tokenLifetime)),

@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     var listen: String?
     @Option(name: .customLong("server-name"), help: "The host name clients connect to (checked in challenges). Default: the listen host, or this machine's name when listening on all addresses.")
     var serverName: String?
+    @Option(name: .customLong("admin-listen"), help: "Serve /healthz (liveness), /readyz (store and upstream answer) and /metrics here (HOST:PORT) instead of on --listen, where those paths then go upstream like any other.")
+    var adminListen: String?
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS (HTTP/1.1 and HTTP/2) with this PEM certificate chain, leaf first; reloaded on SIGHUP or change.")
     var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
@@ -78,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
     var flags: [GatewayOption: ConfigContent] {
         var flags: [GatewayOption: ConfigContent] = [:]
         let texts: [(GatewayOption, String?)] = [
-            (.listen, self.listen), (.serverName, self.serverName), (.tlsCertificate, self.tlsCertificate), (.tlsKey, self.tlsKey),
+            (.listen, self.listen), (.serverName, self.serverName), (.adminListen, self.adminListen), (.tlsCertificate, self.tlsCertificate), (.tlsKey, self.tlsKey),
             (.dataDirectory, self.dataDirectory), (.secretFile, self.secretFile), (.store, self.store), (.passwordFile, self.passwordFile),
             (.upstream, self.upstream), (.upstreamCA, self.upstreamCA), (.tokenFormat, self.tokenFormat), (.externalScheme, self.externalScheme),
             (.logLevel, self.logLevel), (.logFormat, self.logFormat), (.accessLog, self.accessLog),
