@@ -57,10 +57,11 @@ struct Gateway {
                 tlsConfiguration: upstreamTLS,
                 // A proxy passes redirects on to the client; following them here would send the
                 // user's identity headers wherever the upstream points.
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(300))))
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(Int64(settings.upstreamTimeout)))))
             client = upstreamClient
             do {
-                proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger)
+                proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger, configuration: .init(
+                    trustedProxies: settings.trustedProxies, clientScheme: settings.externalScheme, responseTimeout: .seconds(settings.upstreamTimeout)))
             } catch {
                 try? await upstreamClient.shutdown()
                 throw CLIFailure(message: "\(error)")

@@ -45,6 +45,8 @@ struct GatewayOption: Hashable, Sendable, CustomStringConvertible {
     static let passwordFile = GatewayOption("password-file")
     static let upstream = GatewayOption("upstream")
     static let upstreamCA = GatewayOption("upstream-ca")
+    static let upstreamTimeout = GatewayOption("upstream-timeout", .number)
+    static let trustedProxies = GatewayOption("trusted-proxy", .list)
     static let tokenFormat = GatewayOption("token-format")
     static let tokenLifetime = GatewayOption("token-lifetime", .number)
     static let schemes = GatewayOption("schemes", .list)
@@ -60,6 +62,6 @@ struct GatewayOption: Hashable, Sendable, CustomStringConvertible {
     /// Every setting, in the order `--print-config` shows them.
     static let all: [GatewayOption] = [
         .listen, .serverName, .adminListen, .tlsCertificate, .tlsKey, .dataDirectory, .secretFile, .store, .passwordFile,
-        .upstream, .upstreamCA, .tokenFormat, .tokenLifetime, .schemes, .jwksKeys, .externalScheme, .publicPaths, .logLevel, .logFormat, .accessLog,
+        .upstream, .upstreamCA, .upstreamTimeout, .trustedProxies, .tokenFormat, .tokenLifetime, .schemes, .jwksKeys, .externalScheme, .publicPaths, .logLevel, .logFormat, .accessLog,
     ]
 }

@@ -1,5 +1,6 @@
 import AuthCore
 import CRTAuth
+import CRTAuthHummingbird
 import Foundation
 import Logging
 import SSHKeys
@@ -20,6 +21,9 @@ struct GatewaySettings {
     var passwordFile: String?
     var upstream: String?
     var upstreamCA: String?
+    /// Seconds the upstream may take to send its response head (then 504).
+    var upstreamTimeout: Int
+    var trustedProxies: [NetworkRange]
     var tokenFormat: CRTAuthVersion
     var tokenLifetime: UInt64
     var schemes: Set<AuthenticationScheme>
@@ -60,6 +64,12 @@ struct GatewaySettings {
         self.upstreamCA = try configuration.text(.upstreamCA)
         if self.upstreamCA != nil, self.upstream?.lowercased().hasPrefix("https://") != true {
             throw CLIFailure(message: "--upstream-ca is for an https:// upstream")
+        }
+        self.upstreamTimeout = try configuration.number(.upstreamTimeout) ?? 60
+        guard self.upstreamTimeout > 0 else { throw CLIFailure(message: "upstream-timeout must be a positive number of seconds") }
+        self.trustedProxies = try (configuration.list(.trustedProxies) ?? []).map { text in
+            guard let range = NetworkRange(text) else { throw CLIFailure(message: "--trusted-proxy takes an address or a CIDR network (10.0.0.0/8, ::1), not '\(text)'") }
+            return range
         }
         switch try configuration.text(.tokenFormat) ?? "v1" {
         case "v1", "1": self.tokenFormat = .v1
@@ -153,6 +163,7 @@ struct GatewaySettings {
             (.adminListen, self.adminListen.map { Self.address($0.host, $0.port) }), (.tlsCertificate, self.tls?.certificate), (.tlsKey, self.tls?.key),
             (.dataDirectory, self.dataDirectory), (.secretFile, self.secretFile), (.store, self.store.description),
             (.passwordFile, self.passwordFile), (.upstream, self.upstream), (.upstreamCA, self.upstreamCA),
+            (.upstreamTimeout, self.upstreamTimeout), (.trustedProxies, self.trustedProxies.map(\.description)),
             (.tokenFormat, self.tokenFormat == .v0 ? "v0" : "v1"), (.tokenLifetime, Int(self.tokenLifetime)),
             (.schemes, self.schemes.map(\.rawValue).sorted()), (.jwksKeys, self.jwksKeyFiles), (.externalScheme, self.externalScheme),
             (.publicPaths, self.publicPaths), (.logLevel, self.logLevel.rawValue), (.logFormat, self.logFormat.rawValue),

@@ -57,6 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
     var upstream: String?
     @Option(name: .customLong("upstream-ca"), help: "PEM CA certificates that an https upstream's certificate must chain to, instead of the system's.")
     var upstreamCA: String?
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds the upstream may take to send its response head; then 504. Default 60.")
+    var upstreamTimeout: Int?
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR network, repeatable) whose X-Forwarded-* and Forwarded headers are extended; anyone else's are replaced.")
+    var trustedProxies: [String] = []
     @Option(name: .customLong("token-format"), help: "Tokens issued: v1 (Java-compatible) or v0 (Python-compatible). Default v1.")
     var tokenFormat: String?
     @Option(name: .customLong("token-lifetime"), help: "Token lifetime in seconds (1–598). Default 60.")
@@ -87,6 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         for case let (option, value?) in texts { flags[option] = .string(value) }
         if let lifetime = self.tokenLifetime { flags[.tokenLifetime] = .int(lifetime) }
+        if let timeout = self.upstreamTimeout { flags[.upstreamTimeout] = .int(timeout) }
+        if !self.trustedProxies.isEmpty { flags[.trustedProxies] = .stringArray(self.trustedProxies) }
         if let schemes = self.schemes { flags[.schemes] = .stringArray(schemes.split(separator: ",").map(String.init)) }
         if !self.jwksKeys.isEmpty { flags[.jwksKeys] = .stringArray(self.jwksKeys) }
         if !self.publicPaths.isEmpty { flags[.publicPaths] = .stringArray(self.publicPaths) }

@@ -1,7 +1,7 @@
 # An upstream for the gateway's proxy tests: answers every request with a JSON echo of its
 # method, path (with query), headers and body. Prints "port N" once listening on loopback.
 # /redirect/STATUS?to=URL answers STATUS with Location: URL, /loop redirects to itself, and
-# /slow answers after 5 seconds. With CERT KEY arguments it speaks HTTPS with that pair.
+# /slow answers after 5 seconds, /cookies sets two cookies. With CERT KEY arguments it speaks HTTPS with that pair.
 import json
 import ssl
 import sys
@@ -37,6 +37,13 @@ class Echo(BaseHTTPRequestHandler):
             return
         if path == "/slow":
             time.sleep(5)
+        if path == "/cookies":
+            self.send_response(200)
+            self.send_header("Set-Cookie", "a=1; Path=/; HttpOnly")
+            self.send_header("Set-Cookie", "b=2; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         payload = json.dumps({
             "method": self.command,
             "path": self.path,
