@@ -26,11 +26,15 @@ public struct ReverseProxy: Sendable {
         public var clientScheme: String
         /// How long the upstream may take to send its response head.
         public var responseTimeout: Duration
+        /// Longest request body passed on: a longer announced one is a 413 before the upstream
+        /// is asked; a longer streamed one is cut off and answered 413.
+        public var maximumBodyLength: Int64
 
-        public init(trustedProxies: [NetworkRange] = [], clientScheme: String = "http", responseTimeout: Duration = .seconds(60)) {
+        public init(trustedProxies: [NetworkRange] = [], clientScheme: String = "http", responseTimeout: Duration = .seconds(60), maximumBodyLength: Int64 = 10 << 20) {
             self.trustedProxies = trustedProxies
             self.clientScheme = clientScheme
             self.responseTimeout = responseTimeout
+            self.maximumBodyLength = maximumBodyLength
         }
     }
 
@@ -83,8 +87,10 @@ public struct ReverseProxy: Sendable {
         }
         self.setForwardingHeaders(&outbound.headers, request: request, peer: peer)
         let length = request.headers[.contentLength].flatMap { Int64($0) }
+        let maximum = self.configuration.maximumBodyLength
+        if let length, length > maximum { return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes") }
         if request.method != .head, length.map({ $0 > 0 }) ?? (request.headers[.transferEncoding] != nil || !Self.bodilessUnlessAnnounced.contains(request.method)) {
-            outbound.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+            outbound.body = .stream(LimitedBody(base: request.body, maximum: maximum), length: length.map { .known($0) } ?? .unknown)
         }
         do {
             let timeout = self.configuration.responseTimeout.components
@@ -97,6 +103,8 @@ public struct ReverseProxy: Sendable {
             let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)
             if request.method == .head { return Response(status: status, headers: headers) }
             return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+        } catch is LimitedBody<RequestBody>.TooLarge {
+            return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             self.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.configuration.responseTimeout)")])
             return Self.text(.gatewayTimeout, "Gateway Timeout: the upstream did not answer in time")
@@ -159,4 +167,27 @@ public struct ReverseProxy: Sendable {
 public struct ReverseProxyError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A request body that ends in an error once it has passed `maximum` bytes.
+struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    struct TooLarge: Error {}
+    typealias Element = ByteBuffer
+    let base: Base
+    let maximum: Int64
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let maximum: Int64
+        var seen: Int64 = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let buffer = try await self.base.next() else { return nil }
+            self.seen += Int64(buffer.readableBytes)
+            if self.seen > self.maximum { throw TooLarge() }
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: self.base.makeAsyncIterator(), maximum: self.maximum) }
 }

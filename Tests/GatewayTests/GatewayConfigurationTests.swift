@@ -39,6 +39,12 @@ struct GatewayConfigurationTests {
             "jwks-key": Sample(value: [key + ".pub"], printed: "[\"\(key).pub\"]", isList: true),
             "external-scheme": Sample(value: ["https"], printed: #""https""#),
             "public-path": Sample(value: ["/health", "/static/"], printed: #"["/health", "/static/"]"#, isList: true),
+            "upstream-timeout": Sample(value: ["5"], printed: "5"),
+            "trusted-proxy": Sample(value: ["10.0.0.0/8", "::1"], printed: #"["10.0.0.0/8", "::1"]"#, isList: true),
+            "header-timeout": Sample(value: ["3"], printed: "3"),
+            "idle-timeout": Sample(value: ["30"], printed: "30"),
+            "max-connections": Sample(value: ["100"], printed: "100"),
+            "max-body": Sample(value: ["1048576"], printed: "1048576"),
             "log-level": Sample(value: ["debug"], printed: #""debug""#),
             "log-format": Sample(value: ["json"], printed: #""json""#),
             "access-log": Sample(value: [dir.file("access.log")], printed: "\"\(dir.file("access.log"))\""),
@@ -106,7 +112,7 @@ struct GatewayConfigurationTests {
         let defaults = try Self.printConfig(dir)
         #expect(defaults.status == 0, "\(defaults.stderr)")
         let names = Self.names(in: defaults.stdout)
-        #expect(names.count >= 20 && Set(names) == Set(samples.keys), "\(names)")
+        #expect(names.count >= 26 && Set(names) == Set(samples.keys), "\(names)")
         for name in names {
             guard let sample = samples[name] else { continue }
             let flag = "--" + name.replacingOccurrences(of: ".", with: "-")

@@ -9,6 +9,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import HummingbirdCore
 import HummingbirdHTTP2
 import Metrics
 import NIOCore
@@ -61,7 +62,8 @@ struct Gateway {
             client = upstreamClient
             do {
                 proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger, configuration: .init(
-                    trustedProxies: settings.trustedProxies, clientScheme: settings.externalScheme, responseTimeout: .seconds(settings.upstreamTimeout)))
+                    trustedProxies: settings.trustedProxies, clientScheme: settings.externalScheme, responseTimeout: .seconds(settings.upstreamTimeout),
+                    maximumBodyLength: Int64(settings.maxBody)))
             } catch {
                 try? await upstreamClient.shutdown()
                 throw CLIFailure(message: "\(error)")
@@ -115,7 +117,7 @@ struct Gateway {
         }
         let app = Application(
             router: router,
-            server: try certificates.map { try .http2Upgrade(tlsConfiguration: $0.configuration) } ?? .http1(),
+            server: try self.serverBuilder(certificates),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
@@ -140,6 +142,24 @@ struct Gateway {
         }
         try? await client?.shutdown()
         try? await perRequest?.jwks?.shutdown()
+    }
+
+    /// Longest request head (request line and header fields together) read; longer is a 431.
+    static let maximumHeadLength = 16 * 1024
+    /// Most header fields in one request; more is a 431.
+    static let maximumHeaderFields = 100
+
+    /// HTTP/1.1, or HTTPS with HTTP/2 by ALPN, guarded against clients that hold connections:
+    /// head deadline, idle timeout, connection limit, head size.
+    func serverBuilder(_ certificates: TLSCertificates?) throws -> HTTPServerBuilder {
+        let limit = ConnectionLimit(maximum: self.settings.maxConnections)
+        let headTimeout = TimeAmount.seconds(Int64(self.settings.headerTimeout))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [limit.handler(), RequestHeadGuard(timeout: headTimeout)],
+            idleTimeout: .seconds(Int64(self.settings.idleTimeout)),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: Self.maximumHeadLength, maxHeaderListSize: Self.maximumHeadLength, maxHeaderFieldCount: Self.maximumHeaderFields))
+        guard let certificates else { return .http1(configuration: http1) }
+        return try .http2Upgrade(tlsConfiguration: certificates.configuration, configuration: .init(idleTimeout: .seconds(self.settings.idleTimeout), streamConfiguration: http1))
     }
 
     /// The key store and replay store of the per-request schemes: nonces live in the SQLite

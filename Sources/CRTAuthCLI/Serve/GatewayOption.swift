@@ -55,6 +55,10 @@ struct GatewayOption: Hashable, Sendable, CustomStringConvertible {
     static let publicPaths = GatewayOption("public-path", .list)
     static let tlsCertificate = GatewayOption("tls.cert")
     static let tlsKey = GatewayOption("tls.key")
+    static let headerTimeout = GatewayOption("header-timeout", .number)
+    static let idleTimeout = GatewayOption("idle-timeout", .number)
+    static let maxConnections = GatewayOption("max-connections", .number)
+    static let maxBody = GatewayOption("max-body", .number)
     static let logLevel = GatewayOption("log-level")
     static let logFormat = GatewayOption("log-format")
     static let accessLog = GatewayOption("access-log")
@@ -62,6 +66,7 @@ struct GatewayOption: Hashable, Sendable, CustomStringConvertible {
     /// Every setting, in the order `--print-config` shows them.
     static let all: [GatewayOption] = [
         .listen, .serverName, .adminListen, .tlsCertificate, .tlsKey, .dataDirectory, .secretFile, .store, .passwordFile,
-        .upstream, .upstreamCA, .upstreamTimeout, .trustedProxies, .tokenFormat, .tokenLifetime, .schemes, .jwksKeys, .externalScheme, .publicPaths, .logLevel, .logFormat, .accessLog,
+        .upstream, .upstreamCA, .upstreamTimeout, .trustedProxies, .tokenFormat, .tokenLifetime, .schemes, .jwksKeys, .externalScheme, .publicPaths,
+        .headerTimeout, .idleTimeout, .maxConnections, .maxBody, .logLevel, .logFormat, .accessLog,
     ]
 }

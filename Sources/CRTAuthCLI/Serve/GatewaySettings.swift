@@ -31,6 +31,13 @@ struct GatewaySettings {
     var jwksKeyFiles: [String]
     var publishedKeys: [SSHPublicKey]
     var publicPaths: [String]
+    /// Seconds a request head may take to arrive, from the connection's start or its first byte.
+    var headerTimeout: Int
+    /// Seconds a keep-alive connection may sit idle.
+    var idleTimeout: Int
+    var maxConnections: Int
+    /// Longest request body passed upstream, in bytes.
+    var maxBody: Int
     var logLevel: Logger.Level
     var logFormat: LineLogHandler.Format
     /// Where access-log lines go; nil: nowhere.
@@ -99,6 +106,15 @@ struct GatewaySettings {
         for path in self.publicPaths where !path.hasPrefix("/") || path.contains("*") || path.contains("%") || path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
             throw CLIFailure(message: "--public-path takes an absolute path like /health or /static/ (no *, % or dot segments), not '\(path)'")
         }
+        func positive(_ option: GatewayOption, default value: Int) throws -> Int {
+            let number = try configuration.number(option) ?? value
+            guard number > 0 else { throw CLIFailure(message: "\(option.flag) must be a positive number") }
+            return number
+        }
+        self.headerTimeout = try positive(.headerTimeout, default: 10)
+        self.idleTimeout = try positive(.idleTimeout, default: 60)
+        self.maxConnections = try positive(.maxConnections, default: 4096)
+        self.maxBody = try positive(.maxBody, default: 10 << 20)
         let level = try configuration.text(.logLevel) ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else { throw CLIFailure(message: "unknown log level '\(level)'") }
         self.logLevel = logLevel
@@ -166,7 +182,8 @@ struct GatewaySettings {
             (.upstreamTimeout, self.upstreamTimeout), (.trustedProxies, self.trustedProxies.map(\.description)),
             (.tokenFormat, self.tokenFormat == .v0 ? "v0" : "v1"), (.tokenLifetime, Int(self.tokenLifetime)),
             (.schemes, self.schemes.map(\.rawValue).sorted()), (.jwksKeys, self.jwksKeyFiles), (.externalScheme, self.externalScheme),
-            (.publicPaths, self.publicPaths), (.logLevel, self.logLevel.rawValue), (.logFormat, self.logFormat.rawValue),
+            (.publicPaths, self.publicPaths), (.headerTimeout, self.headerTimeout), (.idleTimeout, self.idleTimeout),
+            (.maxConnections, self.maxConnections), (.maxBody, self.maxBody), (.logLevel, self.logLevel.rawValue), (.logFormat, self.logFormat.rawValue),
             (.accessLog, self.accessLogDescription),
         ]
         var lines = ["# crtauth serve \(crtauthVersion): effective settings (flag > CRTAUTH_* variable > --config file > default)"]

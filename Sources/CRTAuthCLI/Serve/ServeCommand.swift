@@ -73,6 +73,14 @@ struct ServeCommand: AsyncParsableCommand {
     var externalScheme: String?
     @Option(name: .customLong("public-path"), help: "Pass requests for this path, or below it when it ends in /, without credentials (repeatable): health checks of the upstream, static assets.")
     var publicPaths: [String] = []
+    @Option(name: .customLong("header-timeout"), help: "Seconds a request head may take to arrive, counted from the connection's start or a later request's first byte; then the connection closes. Default 10.")
+    var headerTimeout: Int?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive connection is kept. Default 60.")
+    var idleTimeout: Int?
+    @Option(name: .customLong("max-connections"), help: "Connections open at once; past it new ones are closed at once. Default 4096.")
+    var maxConnections: Int?
+    @Option(name: .customLong("max-body"), help: "Longest request body passed upstream, in bytes; longer is a 413. Default 10485760 (10 MiB).")
+    var maxBody: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text (logfmt: key=value) or json (one object per line), for every log line. Default text.")
@@ -91,7 +99,11 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         for case let (option, value?) in texts { flags[option] = .string(value) }
         if let lifetime = self.tokenLifetime { flags[.tokenLifetime] = .int(lifetime) }
-        if let timeout = self.upstreamTimeout { flags[.upstreamTimeout] = .int(timeout) }
+        let numbers: [(GatewayOption, Int?)] = [
+            (.upstreamTimeout, self.upstreamTimeout), (.headerTimeout, self.headerTimeout), (.idleTimeout, self.idleTimeout),
+            (.maxConnections, self.maxConnections), (.maxBody, self.maxBody),
+        ]
+        for case let (option, value?) in numbers { flags[option] = .int(value) }
         if !self.trustedProxies.isEmpty { flags[.trustedProxies] = .stringArray(self.trustedProxies) }
         if let schemes = self.schemes { flags[.schemes] = .stringArray(schemes.split(separator: ",").map(String.init)) }
         if !self.jwksKeys.isEmpty { flags[.jwksKeys] = .stringArray(self.jwksKeys) }
