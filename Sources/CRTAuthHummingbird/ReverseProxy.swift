@@ -90,7 +90,7 @@ public struct ReverseProxy: Sendable {
         let maximum = self.configuration.maximumBodyLength
         if let length, length > maximum { return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes") }
         if request.method != .head, length.map({ $0 > 0 }) ?? (request.headers[.transferEncoding] != nil || !Self.bodilessUnlessAnnounced.contains(request.method)) {
-            outbound.body = .stream(LimitedBody(base: request.body, maximum: maximum), length: length.map { .known($0) } ?? .unknown)
+            outbound.body = .stream(ClientBody(base: request.body, maximum: maximum), length: length.map { .known($0) } ?? .unknown)
         }
         do {
             let timeout = self.configuration.responseTimeout.components
@@ -103,8 +103,10 @@ public struct ReverseProxy: Sendable {
             let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)
             if request.method == .head { return Response(status: status, headers: headers) }
             return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
-        } catch is LimitedBody<RequestBody>.TooLarge {
+        } catch ClientBodyError.tooLarge {
             return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes")
+        } catch ClientBodyError.unreadable {
+            return Self.text(.badRequest, "Bad Request: the request body could not be read")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             self.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.configuration.responseTimeout)")])
             return Self.text(.gatewayTimeout, "Gateway Timeout: the upstream did not answer in time")
@@ -169,9 +171,12 @@ public struct ReverseProxyError: Error, CustomStringConvertible, Sendable {
     init(_ description: String) { self.description = description }
 }
 
-/// A request body that ends in an error once it has passed `maximum` bytes.
-struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    struct TooLarge: Error {}
+/// Why a client's body did not reach the upstream.
+enum ClientBodyError: Error { case tooLarge, unreadable }
+
+/// A client's request body on its way upstream: it fails once it has passed `maximum` bytes, and
+/// a failure to read it (bad chunked framing, a client gone) is told apart from the upstream's.
+struct ClientBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
     let maximum: Int64
@@ -182,9 +187,11 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
         var seen: Int64 = 0
 
         mutating func next() async throws -> ByteBuffer? {
-            guard let buffer = try await self.base.next() else { return nil }
+            let buffer: ByteBuffer?
+            do { buffer = try await self.base.next() } catch { throw ClientBodyError.unreadable }
+            guard let buffer else { return nil }
             self.seen += Int64(buffer.readableBytes)
-            if self.seen > self.maximum { throw TooLarge() }
+            if self.seen > self.maximum { throw ClientBodyError.tooLarge }
             return buffer
         }
     }

@@ -65,3 +65,55 @@ struct HostileClientTests {
         #expect(try curl(gateway.url("/healthz")).status == 200)
     }
 }
+
+extension HostileClientTests {
+    @Test("malformed framing is a 400 and a closed connection: two lengths, length with chunking, an overflowing chunk size, bytes a header cannot hold; the gateway serves afterwards")
+    func framing() throws {
+        let dir = try TemporaryDirectory()
+        let upstream = try EchoUpstream(dir)
+        defer { upstream.child.stop() }
+        let gateway = try GatewayProcess(dir, ["--upstream", upstream.url, "--public-path", "/"])
+        defer { gateway.stop() }
+        let port = String(gateway.port)
+        let cases: [(String, String)] = [
+            ("two-lengths", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+            ("length-and-chunked", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            ("chunk-overflow", "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nabc\r\n"),
+            ("nul-in-field", "GET /x HTTP/1.1\r\nHost: a\r\nX-Bad: a\u{0}b\r\n\r\n"),
+            ("newline-in-name", "GET /x HTTP/1.1\r\nHost: a\r\nX Bad: 1\r\n\r\n"),
+        ]
+        for (name, request) in cases {
+            let answer = try Self.raw(["send", port, try dir.write(name, request)])
+            #expect(answer.hasPrefix("HTTP/1.1 400") || answer == "closed", "\(name): \(answer)")
+        }
+        // A body longer than announced: the rest is read as the next request, which is refused.
+        let longer = try Self.raw(["statuses", port, try dir.write("longer", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhello")])
+        #expect(longer.split(separator: "\n").first == "HTTP/1.1 201 Created", "\(longer)")
+        #expect(try curl(gateway.url("/healthz")).status == 200)
+    }
+
+    @Test("pipelined requests with valid and invalid credentials are answered in order, each on its own")
+    func pipelined() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let gateway = try GatewayProcess(enrolled.dir)
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        let request = { (credential: String) in "GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: chap:\(credential)\r\n\r\n" }
+        let file = try enrolled.dir.write("pipelined", request(token) + request("AAAA") + request(token) + request(String(token.dropLast(2)) + "xx") + request(token))
+        let statuses = try Self.raw(["statuses", String(gateway.port), file]).split(separator: "\n").map { $0.split(separator: " ")[1] }
+        #expect(statuses == ["200", "401", "200", "401", "200"])
+    }
+
+    @Test("a body sent a byte at a time holds only its own request: others are served meanwhile")
+    func slowBody() async throws {
+        let dir = try TemporaryDirectory()
+        let upstream = try EchoUpstream(dir)
+        defer { upstream.child.stop() }
+        let gateway = try GatewayProcess(dir, ["--upstream", upstream.url, "--public-path", "/"])
+        defer { gateway.stop() }
+        let slow = Task { try Self.raw(["dribble-body", String(gateway.port)]) }
+        try await Task.sleep(for: .seconds(1))
+        for _ in 0..<5 { #expect(try curl(gateway.url("/x")).status == 200) }
+        #expect(try await slow.value.hasPrefix("HTTP/1.1 201"))
+    }
+}

@@ -1,10 +1,14 @@
 # Raw-socket clients for the gateway's hostile-client tests (loopback only).
 #   silent PORT             connect, send nothing; prints the seconds until the server closes
 #   dribble PORT            send a request head one byte a second; prints the seconds until closed
+#   dribble-body PORT       a POST whose 8-byte body comes a byte every 0.4 s; prints the status line
 #   idle PORT               one request, then nothing; prints the status and the seconds until closed
 #   hold PORT N             hold N idle connections, then open one more: prints "refused" if it is
 #                           closed at once, then the status a held connection still gets
 #   send PORT FILE          send FILE's bytes; prints the first response line (or "closed")
+#   statuses PORT FILE      send FILE's bytes; prints the status line of every response read
+#                           until the server closes or 3 s pass quietly
+import re
 import select
 import socket
 import sys
@@ -81,3 +85,27 @@ elif mode == "send":
         print(status_line(sock))
     except ConnectionResetError:
         print("closed")
+elif mode == "statuses":
+    sock = connect(port)
+    with open(sys.argv[3], "rb") as f:
+        sock.sendall(f.read())
+    sock.settimeout(3)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    # Bodies here end without a line break, so find each status line where it starts.
+    for match in re.finditer(rb"HTTP/1\.1 \d{3} [^\r]*", data):
+        print(match.group().decode())
+elif mode == "dribble-body":
+    sock = connect(port)
+    sock.sendall(b"POST /slow-body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n")
+    for byte in b"12345678":
+        time.sleep(0.4)
+        sock.send(bytes([byte]))
+    print(status_line(sock))
