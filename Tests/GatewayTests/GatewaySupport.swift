@@ -34,6 +34,9 @@ final class GatewayProcess: Sendable {
 
     var logText: String { (try? String(contentsOfFile: self.log, encoding: .utf8)) ?? "" }
 
+    /// The audit lines of the log (one per authentication decision; access-log lines excluded).
+    var auditLines: [Substring] { self.logText.split(separator: "\n").filter { $0.contains("msg=authentication") } }
+
     func stop() { self.child.stop() }
 }
 
