@@ -21,6 +21,7 @@ struct Audit: Sendable {
         if case .failure(let reason) = result { metadata["reason"] = .string(reason) }
         if let peer { metadata["peer"] = .string(Self.describe(peer)) }
         self.logger.info("authentication", metadata: metadata)
+        AccessRecord.current?.note(scheme: scheme, user: user.map { Self.escaped($0) }, key: key, refusal: result.name == "success" ? nil : result.reason)
         Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)]).increment()
     }
 

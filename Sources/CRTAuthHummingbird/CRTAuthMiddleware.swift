@@ -130,8 +130,20 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         }
     }
 
+    /// An exact exempt path, or one under an exempt prefix that cannot lead out of it: a path
+    /// with dot segments or encoded dots, slashes or backslashes is never exempt by prefix
+    /// (`/static/../admin` would reach `/admin` at an upstream that normalises it).
     func isExempt(_ path: String) -> Bool {
-        self.configuration.exemptPaths.contains { $0.hasSuffix("*") ? path.hasPrefix($0.dropLast()) : path == $0 }
+        self.configuration.exemptPaths.contains { entry in
+            guard entry.hasSuffix("*") else { return path == entry }
+            return path.hasPrefix(entry.dropLast()) && !Self.mayLeavePrefix(path)
+        }
+    }
+
+    static func mayLeavePrefix(_ path: String) -> Bool {
+        let lowered = path.lowercased()
+        return lowered.contains("%2e") || lowered.contains("%2f") || lowered.contains("%5c") || path.contains("\\")
+            || path.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == "." || $0 == ".." }
     }
 
     static func peer(_ context: Context) -> SocketAddress? { (context as? any RemoteAddressRequestContext)?.remoteAddress }
@@ -170,7 +182,11 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             }
             switch outcome {
             case .success(let identity):
-                if scheme != .chap { self.audit.record(scheme: scheme, user: identity.username, key: identity.keyFingerprint, result: .success, peer: peer()) }
+                if scheme != .chap {
+                    self.audit.record(scheme: scheme, user: identity.username, key: identity.keyFingerprint, result: .success, peer: peer())
+                } else {
+                    AccessRecord.current?.note(scheme: scheme, user: identity.username, key: nil, refusal: nil)
+                }
                 return .success(identity)
             case .failure(let failure):
                 self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer(), detail: failure.detail)
@@ -178,6 +194,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
                 return .failure(self.unauthorized)
             }
         }
+        AccessRecord.current?.note(scheme: nil, user: nil, key: nil, refusal: "no-credentials")
         return .failure(self.unauthorized)
     }
 
@@ -192,9 +209,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         let started = ContinuousClock.now
         let (stage, answer) = await HandshakeEndpoint.answer(xCHAP: request.headers[values: .xCHAP], server: self.server.current, now: self.clock())
         if let stage {
-            let elapsed = ContinuousClock.now - started
-            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
-                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)]).recordInterval(since: started)
         }
         switch answer {
         case .exchange(let value, let identity):

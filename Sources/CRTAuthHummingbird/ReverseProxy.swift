@@ -13,19 +13,48 @@ import NIOHTTP1
 /// streaming bodies in both directions. Hop-by-hop headers (RFC 9110 §7.6.1) are dropped both
 /// ways; `X-Authenticated-User`, `-Key` and `-Scheme` are set from the identity, and any copy
 /// of them the client sent is removed. The crtauth token itself is not passed on.
+///
+/// `X-Forwarded-For`, `-Proto`, `-Host` and `Forwarded` (RFC 7239) are set from the connection:
+/// a client's own copies are replaced, and extended only when the peer is a trusted proxy.
+/// `Via` gains this hop. An upstream that cannot be reached is a 502; one that does not answer
+/// with its response head in time, a 504.
 public struct ReverseProxy: Sendable {
+    public struct Configuration: Sendable {
+        /// Peers whose forwarding headers are extended; anyone else's are replaced.
+        public var trustedProxies: [NetworkRange]
+        /// How clients reach this proxy (`X-Forwarded-Proto`, `Forwarded: proto=`).
+        public var clientScheme: String
+        /// How long the upstream may take to send its response head.
+        public var responseTimeout: Duration
+        /// Longest request body passed on: a longer announced one is a 413 before the upstream
+        /// is asked; a longer streamed one is cut off and answered 413.
+        public var maximumBodyLength: Int64
+
+        public init(trustedProxies: [NetworkRange] = [], clientScheme: String = "http", responseTimeout: Duration = .seconds(60), maximumBodyLength: Int64 = 10 << 20) {
+            self.trustedProxies = trustedProxies
+            self.clientScheme = clientScheme
+            self.responseTimeout = responseTimeout
+            self.maximumBodyLength = maximumBodyLength
+        }
+    }
+
     /// The headers the gateway sets for the upstream; a client's own copies are dropped.
     public static let identityHeaders: [HTTPField.Name] = [
         HTTPField.Name("X-Authenticated-User")!, HTTPField.Name("X-Authenticated-Key")!, HTTPField.Name("X-Authenticated-Scheme")!,
     ]
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"]
+    /// Set by this proxy from the connection; a client's copies count only from a trusted proxy.
+    static let forwarding: Set<String> = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]
+    /// Methods whose requests carry no body unless they say so (Content-Length, Transfer-Encoding).
+    static let bodilessUnlessAnnounced: Set<HTTPRequest.Method> = [.get, .head, .delete, .options, .trace]
 
     let base: String
     let client: HTTPClient
     let logger: Logger
+    let configuration: Configuration
 
     /// - Parameter upstream: `http://host[:port][/base]` or `https://…`.
-    public init(upstream: String, client: HTTPClient, logger: Logger) throws {
+    public init(upstream: String, client: HTTPClient, logger: Logger, configuration: Configuration = .init()) throws {
         guard let url = URL(string: upstream), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil,
               url.query == nil, url.fragment == nil else {
             throw ReverseProxyError("the upstream must be an http:// or https:// URL without query or fragment, like http://127.0.0.1:9000")
@@ -33,34 +62,39 @@ public struct ReverseProxy: Sendable {
         self.base = upstream.hasSuffix("/") ? String(upstream.dropLast()) : upstream
         self.client = client
         self.logger = logger
+        self.configuration = configuration
     }
 
-    /// Sends `request` upstream on behalf of `identity` and streams the answer back.
-    public func forward(_ request: Request, identity: AuthenticatedIdentity, peer: SocketAddress?) async -> Response {
+    /// Sends `request` upstream on behalf of `identity` (none for a path served without
+    /// credentials) and streams the answer back.
+    public func forward(_ request: Request, identity: AuthenticatedIdentity?, peer: SocketAddress?) async -> Response {
         var target = request.uri.string
         if !target.hasPrefix("/") { target = "/" + target }
         var outbound = HTTPClientRequest(url: self.base + target)
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        let dropped = Self.droppedHeaders(request.headers)
+        let trusted = peer.map { peer in self.configuration.trustedProxies.contains { $0.contains(peer) } } ?? false
+        var dropped = Self.droppedHeaders(request.headers)
+        if !trusted { dropped.formUnion(Self.forwarding) }
         for field in request.headers where !dropped.contains(field.name.canonicalName) {
             // The credential stays here: a token (chap) or a JWT is of no use upstream.
-            if identity.scheme.usesAuthorizationHeader && field.name == .authorization { continue }
+            if identity?.scheme.usesAuthorizationHeader == true && field.name == .authorization { continue }
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
-        outbound.headers.add(name: "X-Authenticated-User", value: identity.username)
-        if let key = identity.keyFingerprint { outbound.headers.add(name: "X-Authenticated-Key", value: key) }
-        outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme.name)
-        if let peer, let address = peer.ipAddress {
-            let prior = request.headers[.init("X-Forwarded-For")!]
-            outbound.headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.map { $0 + ", " + address } ?? address)
+        if let identity {
+            outbound.headers.add(name: "X-Authenticated-User", value: identity.username)
+            if let key = identity.keyFingerprint { outbound.headers.add(name: "X-Authenticated-Key", value: key) }
+            outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme.name)
         }
-        if let host = request.head.authority { outbound.headers.replaceOrAdd(name: "X-Forwarded-Host", value: host) }
-        if request.method != .get && request.method != .head {
-            let length = request.headers[.contentLength].flatMap { Int64($0) }
-            outbound.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+        self.setForwardingHeaders(&outbound.headers, request: request, peer: peer)
+        let length = request.headers[.contentLength].flatMap { Int64($0) }
+        let maximum = self.configuration.maximumBodyLength
+        if let length, length > maximum { return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes") }
+        if request.method != .head, length.map({ $0 > 0 }) ?? (request.headers[.transferEncoding] != nil || !Self.bodilessUnlessAnnounced.contains(request.method)) {
+            outbound.body = .stream(ClientBody(base: request.body, maximum: maximum), length: length.map { .known($0) } ?? .unknown)
         }
         do {
-            let upstream = try await self.client.execute(outbound, deadline: .distantFuture, logger: self.logger)
+            let timeout = self.configuration.responseTimeout.components
+            let upstream = try await self.client.execute(outbound, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000), logger: self.logger)
             var headers = HTTPFields()
             let droppedBack = Self.droppedHeaders(upstream.headers)
             for (name, value) in upstream.headers where !droppedBack.contains(name.lowercased()) {
@@ -69,12 +103,47 @@ public struct ReverseProxy: Sendable {
             let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)
             if request.method == .head { return Response(status: status, headers: headers) }
             return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+        } catch ClientBodyError.tooLarge {
+            return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes")
+        } catch ClientBodyError.unreadable {
+            return Self.text(.badRequest, "Bad Request: the request body could not be read")
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            self.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.configuration.responseTimeout)")])
+            return Self.text(.gatewayTimeout, "Gateway Timeout: the upstream did not answer in time")
         } catch {
             self.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
-            var buffer = ByteBuffer()
-            buffer.writeString("Bad Gateway: the upstream did not answer\n")
-            return Response(status: .badGateway, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: buffer))
+            return Self.text(.badGateway, "Bad Gateway: the upstream did not answer")
         }
+    }
+
+    /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
+    /// copies were kept above only from a trusted proxy, and are extended here.
+    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: Request, peer: SocketAddress?) {
+        let address = peer?.ipAddress
+        let host = request.head.authority
+        if let address {
+            let prior = headers["X-Forwarded-For"].joined(separator: ", ")
+            headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.isEmpty ? address : prior + ", " + address)
+        }
+        if headers["X-Forwarded-Proto"].isEmpty { headers.add(name: "X-Forwarded-Proto", value: self.configuration.clientScheme) }
+        if let host, headers["X-Forwarded-Host"].isEmpty { headers.add(name: "X-Forwarded-Host", value: host) }
+        var element: [String] = []
+        if let address { element.append("for=" + (address.contains(":") ? "\"[\(address)]\"" : address)) }
+        if let host { element.append("host=" + Self.forwardedValue(host)) }
+        element.append("proto=" + self.configuration.clientScheme)
+        let prior = headers["Forwarded"].joined(separator: ", ")
+        headers.replaceOrAdd(name: "Forwarded", value: (prior.isEmpty ? "" : prior + ", ") + element.joined(separator: ";"))
+        headers.add(name: "Via", value: "1.1 crtauth")
+    }
+
+    /// A `Forwarded` value: a token as it stands, anything else quoted (RFC 7239 §4).
+    static func forwardedValue(_ value: String) -> String {
+        let token = value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }
+        return token ? value : "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
     /// Hop-by-hop names plus those listed in `Connection`, plus the identity headers, lower-cased.
@@ -100,4 +169,32 @@ public struct ReverseProxy: Sendable {
 public struct ReverseProxyError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Why a client's body did not reach the upstream.
+enum ClientBodyError: Error { case tooLarge, unreadable }
+
+/// A client's request body on its way upstream: it fails once it has passed `maximum` bytes, and
+/// a failure to read it (bad chunked framing, a client gone) is told apart from the upstream's.
+struct ClientBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+    let base: Base
+    let maximum: Int64
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let maximum: Int64
+        var seen: Int64 = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            let buffer: ByteBuffer?
+            do { buffer = try await self.base.next() } catch { throw ClientBodyError.unreadable }
+            guard let buffer else { return nil }
+            self.seen += Int64(buffer.readableBytes)
+            if self.seen > self.maximum { throw ClientBodyError.tooLarge }
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: self.base.makeAsyncIterator(), maximum: self.maximum) }
 }

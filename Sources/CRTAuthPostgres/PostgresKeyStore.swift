@@ -43,11 +43,12 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
     }
 
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`;
-    /// the password may also come from `PGPASSWORD`), checks the credentials with one
-    /// connection, and brings the schema up to date (under an advisory lock, so gateways
-    /// starting together migrate once).
-    public static func connect(_ url: String, logger: Logger) async throws -> PostgresKeyStore {
-        let settings = try Settings(url)
+    /// the password may also come from `password`, else `PGPASSWORD`), checks the credentials
+    /// with one connection, and brings the schema up to date (under an advisory lock, so
+    /// gateways starting together migrate once).
+    public static func connect(_ url: String, password: String? = nil, logger: Logger) async throws -> PostgresKeyStore {
+        var settings = try Settings(url)
+        if let password { settings.password = password }
         let location = settings.location
         do {
             let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 0, logger: logger)

@@ -8,23 +8,7 @@ import SSHKeys
 ///
 /// Equality is by ``code``. Messages never contain signatures or secrets.
 public struct SignatureSchemeError: CodedError, MalformedCredential {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Backing: Hashable, Sendable {
-            case malformed, tooLarge, unsupported, invalidConfiguration
-        }
-        private let backing: Backing
-        private init(_ backing: Backing) { self.backing = backing }
-        /// A header does not have the structure its scheme requires.
-        public static let malformed = Code(.malformed)
-        /// A header or a list in it exceeds a named limit.
-        public static let tooLarge = Code(.tooLarge)
-        /// An algorithm, digest or component parameter this side does not accept.
-        public static let unsupported = Code(.unsupported)
-        /// A key that cannot make signatures of this scheme.
-        public static let invalidConfiguration = Code(.invalidConfiguration)
-        public var description: String { String(describing: self.backing) }
-    }
-
+    public typealias Code = FormatErrorCode
     public let code: Code
     /// What was wrong; never a credential.
     public let message: String

@@ -19,6 +19,32 @@ struct DeployDocsTests {
         return lines[..<end].joined(separator: "\n") + "\n"
     }
 
+    @Test("the TLS configuration file starts the gateway: HTTPS with the page's settings, the public path proxied")
+    func tlsConfigurationFile() throws {
+        let dir = try TemporaryDirectory()
+        let ca = try TestCertificateAuthority(dir)
+        let pair = try ca.issue("api")
+        let upstream = try EchoUpstream(dir)
+        defer { upstream.child.stop() }
+        let file = try Self.block("serve.yaml")
+            .replacingOccurrences(of: "0.0.0.0:443", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "/var/lib/crtauth", with: dir.file("data"))
+            .replacingOccurrences(of: "/etc/crtauth/tls/fullchain.pem", with: pair.certificate)
+            .replacingOccurrences(of: "/etc/crtauth/tls/privkey.pem", with: pair.key)
+            .replacingOccurrences(of: "http://127.0.0.1:9000", with: upstream.url)
+        let config = try dir.write("serve.yaml", file)
+        let printed = try runProcess(try crtauthExecutable(), ["serve", "--config", config, "--print-config"])
+        #expect(printed.status == 0 && printed.stdout.contains("server-name: \"api.example.com\"  # server-name in \(config)"), "\(printed.stderr)")
+        let gateway = try ChildProcess(try crtauthExecutable(), ["serve", "--config", config], output: dir.file("gateway.log"))
+        defer { gateway.stop() }
+        let line = try #require(waitForLine(in: dir.file("gateway.log"), matching: "listening on https://127.0.0.1:", timeout: 30), "\((try? dir.read("gateway.log")) ?? "")")
+        let port = line.components(separatedBy: "listening on https://127.0.0.1:")[1].prefix(while: \.isNumber)
+        let health = try runProcess("curl", ["-s", "--cacert", ca.certificate, "-w", "\n%{http_code} %{http_version}", "https://localhost:\(port)/health"])
+        #expect(health.stdout.hasSuffix("200 2") && health.stdout.contains("\"path\": \"/health\""), "\(health.stdout) \(health.stderr)")
+        let whoami = try runProcess("curl", ["-s", "--cacert", ca.certificate, "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(port)/api"])
+        #expect(whoami.stdout == "401")
+    }
+
     @Test("the systemd unit verifies with systemd-analyze (no warning), is hardened, and its ExecStart starts the gateway")
     func systemdUnit() throws {
         let unit = try Self.block("crtauth.service")

@@ -9,6 +9,8 @@ final class GatewayProcess: Sendable {
     let port: Int
     let log: String
     let dataDirectory: String
+    /// `https` when started with `--tls-cert`.
+    let scheme: String
 
     init(_ dir: TemporaryDirectory, _ arguments: [String] = [], environment: [String: String] = [:], name: String = "gateway") throws {
         self.log = dir.file("\(name).log")
@@ -18,7 +20,8 @@ final class GatewayProcess: Sendable {
             ["serve", "--listen", "127.0.0.1:0", "--server-name", "127.0.0.1", "--data-dir", self.dataDirectory] + arguments,
             environment: environment, output: self.log
         )
-        let marker = "listening on http://127.0.0.1:"
+        self.scheme = arguments.contains("--tls-cert") ? "https" : "http"
+        let marker = ": listening on \(self.scheme)://127.0.0.1:"
         guard let line = waitForLine(in: self.log, matching: marker, timeout: 30), let range = line.range(of: marker),
               let port = Int(line[range.upperBound...].prefix(while: \.isNumber)) else {
             self.child.stop()
@@ -27,9 +30,12 @@ final class GatewayProcess: Sendable {
         self.port = port
     }
 
-    func url(_ path: String) -> String { "http://127.0.0.1:\(self.port)\(path)" }
+    func url(_ path: String) -> String { "\(self.scheme)://127.0.0.1:\(self.port)\(path)" }
 
     var logText: String { (try? String(contentsOfFile: self.log, encoding: .utf8)) ?? "" }
+
+    /// The audit lines of the log (one per authentication decision; access-log lines excluded).
+    var auditLines: [Substring] { self.logText.split(separator: "\n").filter { $0.contains("msg=authentication") } }
 
     func stop() { self.child.stop() }
 }
@@ -108,9 +114,13 @@ final class EchoUpstream: Sendable {
     let child: ChildProcess
     let port: Int
 
-    init(_ dir: TemporaryDirectory) throws {
+    let scheme: String
+
+    /// - Parameter tls: a certificate chain and key to serve HTTPS with.
+    init(_ dir: TemporaryDirectory, tls: (certificate: String, key: String)? = nil) throws {
         let log = dir.file("upstream.log")
-        self.child = try ChildProcess("/usr/bin/env", ["python3", try Python2.peer("echo_upstream.py")], output: log)
+        self.scheme = tls == nil ? "http" : "https"
+        self.child = try ChildProcess("/usr/bin/env", ["python3", try Python2.peer("echo_upstream.py")] + (tls.map { [$0.certificate, $0.key] } ?? []), output: log)
         guard let line = waitForLine(in: log, matching: "port ", timeout: 20), let port = Int(line.split(separator: " ").last ?? "") else {
             self.child.stop()
             throw ProcessError(message: "the echo upstream did not start")
@@ -118,7 +128,7 @@ final class EchoUpstream: Sendable {
         self.port = port
     }
 
-    var url: String { "http://127.0.0.1:\(self.port)" }
+    var url: String { "\(self.scheme)://127.0.0.1:\(self.port)" }
 }
 
 /// A main nginx configuration for a test: one worker in the foreground, every path under

@@ -48,11 +48,17 @@ enum StoreLocation: Equatable, CustomStringConvertible {
         }
     }
 
-    /// The provider a server reads keys from.
-    func makeProvider(logger: Logger) async throws -> any KeyProvider {
+    /// The provider a server reads keys from; `passwordFile` holds the PostgreSQL store's password.
+    func makeProvider(logger: Logger, passwordFile: String? = nil) async throws -> any KeyProvider {
         switch self {
         case .postgres(let url):
-            do { return try await PostgresKeyStore.connect(url, logger: logger) } catch { throw CLIFailure(message: "\(error)") }
+            let password = try passwordFile.map { path in
+                guard let line = try readSmallFile(path).split(whereSeparator: \.isNewline).first, !line.isEmpty else {
+                    throw CLIFailure(message: "the password file \(path) is empty")
+                }
+                return String(line)
+            }
+            do { return try await PostgresKeyStore.connect(url, password: password, logger: logger) } catch { throw CLIFailure(message: "\(error)") }
         case .ldap(let url):
             do { return try LDAPKeyProvider(configuration: try .init(storeURL: url)) } catch { throw CLIFailure(message: "\(error)") }
         case .sqlite(let path):

@@ -9,8 +9,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import HummingbirdCore
+import HummingbirdHTTP2
 import Metrics
 import NIOCore
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -21,30 +24,46 @@ struct Gateway {
     let settings: GatewaySettings
 
     func run() async throws {
-        var logger = Logger(label: "crtauth")
-        logger.logLevel = self.settings.logLevel
+        let settings = self.settings
+        let errors = try LogDestination(.standardError)
+        let logger = Logger(label: "crtauth") { _ in LineLogHandler(format: settings.logFormat, destination: errors, level: settings.logLevel) }
+        let accessDestination = try settings.accessLog.map { try LogDestination($0) }
+        let accessLogger = accessDestination.map { destination in
+            Logger(label: "crtauth.access") { _ in LineLogHandler(format: settings.logFormat, destination: destination, level: .info) }
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         try makeDirectory(self.settings.dataDirectory)
         // The store before the secret: a store that cannot work stops the start before a secret is made.
-        let provider = try await self.settings.store.makeProvider(logger: logger)
+        let provider = try await self.settings.store.makeProvider(logger: logger, passwordFile: self.settings.passwordFile)
         if try SecretFile.createIfMissing(self.settings.secretFile) {
             logger.notice("created a new secret file", metadata: ["path": .string(self.settings.secretFile)])
         }
         let secrets = try SecretFile.load(self.settings.secretFile)
         let server = AuthServerReference(try self.makeServer(secrets: secrets, provider: provider))
 
+        let certificates = try self.settings.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
         var client: HTTPClient?
         var proxy: ReverseProxy?
         if let upstream = self.settings.upstream {
+            var upstreamTLS = TLSConfiguration.makeClientConfiguration()
+            upstreamTLS.minimumTLSVersion = .tlsv12
+            if let path = self.settings.upstreamCA {
+                do { upstreamTLS.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path)) } catch {
+                    throw CLIFailure(message: "cannot read the upstream CA certificates \(path) (PEM): \(error)")
+                }
+            }
             let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+                tlsConfiguration: upstreamTLS,
                 // A proxy passes redirects on to the client; following them here would send the
                 // user's identity headers wherever the upstream points.
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(300))))
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(Int64(settings.upstreamTimeout)))))
             client = upstreamClient
             do {
-                proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger)
+                proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger, configuration: .init(
+                    trustedProxies: settings.trustedProxies, clientScheme: settings.externalScheme, responseTimeout: .seconds(settings.upstreamTimeout),
+                    maximumBodyLength: Int64(settings.maxBody)))
             } catch {
                 try? await upstreamClient.shutdown()
                 throw CLIFailure(message: "\(error)")
@@ -52,43 +71,68 @@ struct Gateway {
         }
 
         let perRequest = try self.perRequestSchemes(provider: provider, logger: logger)
+        // With an admin listener, the public one serves neither health nor metrics: those
+        // paths are the upstream's like any other.
+        let separateAdmin = settings.adminListen != nil
+        let localPaths = ["/.well-known/jwks.json"] + (separateAdmin ? [] : ["/healthz", "/metrics"])
         let router = Router(context: CRTAuthRequestContext.self)
-        router.add(middleware: MetricsMiddleware())
+        if let accessLogger { router.add(middleware: AccessLogMiddleware(logger: accessLogger)) }
+        router.add(middleware: RequestMetricsMiddleware(routes: Set(localPaths + ["/_auth", "/_auth/check"] + (proxy == nil ? ["/whoami"] : [])), proxying: proxy != nil))
         router.add(middleware: CRTAuthMiddleware(
             server: server,
-            configuration: .init(exemptPaths: ["/healthz", "/metrics", "/.well-known/jwks.json"], schemes: self.settings.schemes, externalScheme: self.settings.externalScheme),
+            configuration: .init(exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme),
             perRequest: perRequest, logger: logger))
-        router.add(middleware: GatewayMiddleware(proxy: proxy))
-        router.get("/healthz") { _, _ in await Self.health(provider) }
-        let jwksDocument = JSONWebKeySet.document(publishing: self.settings.publishedKeys)
+        router.add(middleware: GatewayMiddleware(proxy: proxy, localPaths: Set(localPaths)))
+        let jwksDocument = JSONWebKeySet.document(publishing: settings.publishedKeys)
         router.get("/.well-known/jwks.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: jwksDocument)))
         }
-        router.get("/metrics") { _, _ in
-            var buffer = ByteBuffer()
-            buffer.writeBytes(registry.emitToBuffer())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
+        if !separateAdmin {
+            router.get("/healthz") { _, _ in await OperatorEndpoints.health(provider) }
+            router.get("/metrics") { _, _ in OperatorEndpoints.metrics(registry) }
         }
         if proxy == nil {
             router.get("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
             router.post("/whoami") { _, context in GatewayMiddleware.whoami(try context.requireIdentity()) }
         }
+        var services: [any Service] = []
+        if let (host, port) = settings.adminListen {
+            let admin = Router()
+            admin.get("/healthz") { _, _ in OperatorEndpoints.alive() }
+            let upstream = client.flatMap { client in settings.upstream.map { (client, $0) } }
+            admin.get("/readyz") { _, _ in await OperatorEndpoints.ready(provider, upstream: upstream) }
+            admin.get("/metrics") { _, _ in OperatorEndpoints.metrics(registry) }
+            services.append(Application(
+                router: admin, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                onServerRunning: { channel in
+                    let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
+                    FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): admin listening on http://\(address) (/healthz, /readyz, /metrics)\n".utf8))
+                },
+                logger: logger))
+        }
 
-        let settings = self.settings
+        let scheme = certificates == nil ? "http" : "https"
+        if certificates == nil, settings.listensBeyondLoopback {
+            logger.warning("serving plain HTTP on \(settings.host): tokens and signatures cross the network readable; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1")
+        }
         let app = Application(
             router: router,
+            server: try self.serverBuilder(certificates),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
                 // Scripts and tests read this line to learn the port.
-                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on http://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
+                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on \(scheme)://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
             },
             logger: logger
         )
-        let watcher = SecretWatcher(path: settings.secretFile, logger: logger) { secrets in
-            server.replace(with: try self.makeServer(secrets: secrets, provider: provider))
-        }
-        let group = ServiceGroup(configuration: .init(services: [app, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var watched = [ReloadWatcher.Watched(name: "secrets", paths: [settings.secretFile]) {
+            server.replace(with: try self.makeServer(secrets: try SecretFile.load(settings.secretFile), provider: provider))
+        }]
+        if let accessDestination { watched.append(.init(name: "access log", paths: [], reload: accessDestination.reopen)) }
+        if let certificates { watched.append(.init(name: "TLS certificate", paths: [certificates.certificatePath, certificates.keyPath], reload: certificates.reload)) }
+        let watcher = ReloadWatcher(watched: watched, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app, watcher] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -98,6 +142,24 @@ struct Gateway {
         }
         try? await client?.shutdown()
         try? await perRequest?.jwks?.shutdown()
+    }
+
+    /// Longest request head (request line and header fields together) read; longer is a 431.
+    static let maximumHeadLength = 16 * 1024
+    /// Most header fields in one request; more is a 431.
+    static let maximumHeaderFields = 100
+
+    /// HTTP/1.1, or HTTPS with HTTP/2 by ALPN, guarded against clients that hold connections:
+    /// head deadline, idle timeout, connection limit, head size.
+    func serverBuilder(_ certificates: TLSCertificates?) throws -> HTTPServerBuilder {
+        let limit = ConnectionLimit(maximum: self.settings.maxConnections)
+        let headTimeout = TimeAmount.seconds(Int64(self.settings.headerTimeout))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [limit.handler(), RequestHeadGuard(timeout: headTimeout)],
+            idleTimeout: .seconds(Int64(self.settings.idleTimeout)),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: Self.maximumHeadLength, maxHeaderListSize: Self.maximumHeadLength, maxHeaderFieldCount: Self.maximumHeaderFields))
+        guard let certificates else { return .http1(configuration: http1) }
+        return try .http2Upgrade(tlsConfiguration: certificates.configuration, configuration: .init(idleTimeout: .seconds(self.settings.idleTimeout), streamConfiguration: http1))
     }
 
     /// The key store and replay store of the per-request schemes: nonces live in the SQLite
@@ -129,16 +191,6 @@ struct Gateway {
             throw CLIFailure(message: error.message)
         }
     }
-
-    static func health(_ provider: any KeyProvider) async -> Response {
-        var healthy = true
-        if let store = provider as? any HealthChecking {
-            healthy = (try? await store.checkHealth()) != nil
-        }
-        let state = healthy ? #""status":"ok","store":"ok""# : #""status":"unavailable","store":"unreachable""#
-        let buffer = ByteBuffer(string: "{" + state + #","version":"# + jsonStringLiteral(crtauthVersion) + "}\n")
-        return Response(status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
-    }
 }
 
 /// After authentication: `/_auth/check` for nginx, and the proxy for everything else when an
@@ -146,6 +198,8 @@ struct Gateway {
 struct GatewayMiddleware: RouterMiddleware {
     typealias Context = CRTAuthRequestContext
     let proxy: ReverseProxy?
+    /// Paths the gateway answers itself rather than proxying.
+    let localPaths: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -156,8 +210,9 @@ struct GatewayMiddleware: RouterMiddleware {
             for (name, value) in Self.identityFields(identity) { response.headers[name] = value }
             return response
         }
-        if let proxy, let identity = context.identity, path != "/healthz", path != "/metrics" {
-            return await proxy.forward(request, identity: identity, peer: context.remoteAddress)
+        // Requests without an identity here are for a --public-path (the middleware refused the rest).
+        if let proxy, !self.localPaths.contains(path) {
+            return await proxy.forward(request, identity: context.identity, peer: context.remoteAddress)
         }
         return try await next(request, context)
     }
@@ -179,36 +234,45 @@ struct GatewayMiddleware: RouterMiddleware {
     }
 }
 
-/// Reloads the secrets on SIGHUP and when the file changes (checked every two seconds). A file
-/// that no longer loads leaves the running secrets in place and is reported.
-struct SecretWatcher: Service {
+/// Reloads files the gateway runs with (the secrets, the TLS certificate and key) on SIGHUP
+/// and when one of them changes (checked every two seconds). A file that no longer loads
+/// leaves the running values in place and is reported.
+struct ReloadWatcher: Service {
+    struct Watched: Sendable {
+        /// What is reloaded, for the log.
+        let name: String
+        let paths: [String]
+        let reload: @Sendable () throws -> Void
+    }
+
     static let pollInterval: Duration = .seconds(2)
-    let path: String
+    let watched: [Watched]
     let logger: Logger
-    let apply: @Sendable ([SymmetricKey]) throws -> Void
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        let path = self.path, logger = self.logger, apply = self.apply
-        @Sendable func reload(_ why: String) {
+        let watched = self.watched, logger = self.logger
+        @Sendable func reload(_ item: Watched, _ why: String) {
             do {
-                try apply(try SecretFile.load(path))
-                logger.notice("secrets reloaded", metadata: ["trigger": .string(why)])
+                try item.reload()
+                logger.notice("\(item.name) reloaded", metadata: ["trigger": .string(why)])
             } catch {
-                logger.error("secrets not reloaded; keeping the current ones", metadata: ["error": .string("\(error)")])
+                logger.error("\(item.name) not reloaded; keeping the current ones", metadata: ["error": .string("\(error)")])
             }
         }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in signals { reload("SIGHUP") }
+                    for await _ in signals { for item in watched { reload(item, "SIGHUP") } }
                 }
                 group.addTask {
-                    var last = SecretFile.stamp(path)
+                    var last = watched.map { $0.paths.map(SecretFile.stamp) }
                     while !Task.isCancelled {
                         try? await Task.sleep(for: Self.pollInterval)
-                        let now = SecretFile.stamp(path)
-                        if now != last, now != nil { reload("file changed") }
+                        let now = watched.map { $0.paths.map(SecretFile.stamp) }
+                        for (index, item) in watched.enumerated() where now[index] != last[index] && !now[index].contains(nil) {
+                            reload(item, "file changed")
+                        }
                         last = now
                     }
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Configuration
 import AuthCore
 import CRTAuth
 import CRTAuthHummingbird
@@ -22,123 +23,106 @@ struct ServeCommand: AsyncParsableCommand {
             headers), and either proxies them to --upstream (adding X-Authenticated-User, -Key and -Scheme) \
             or serves GET /whoami. \
             Also: /_auth/check (an nginx auth_request target), /healthz, /metrics (Prometheus).
-            Every option can also be set with an environment variable: CRTAUTH_LISTEN, CRTAUTH_SERVER_NAME, \
-            CRTAUTH_DATA_DIR, CRTAUTH_SECRET_FILE, CRTAUTH_STORE, CRTAUTH_UPSTREAM, CRTAUTH_TOKEN_FORMAT, \
-            CRTAUTH_TOKEN_LIFETIME, CRTAUTH_SCHEMES, CRTAUTH_EXTERNAL_SCHEME, CRTAUTH_LOG_LEVEL. Send SIGHUP (or edit the secret file) to reload the secrets.
+            Every setting can be given three ways under one name: a flag (--tls-cert), an environment \
+            variable (CRTAUTH_TLS_CERT; lists comma-separated) and a key in the --config file (tls: {cert: …}); \
+            a flag wins over a variable, a variable over the file (CRTAUTH_CONFIG names one too). \
+            --print-config shows the result. Send SIGHUP (or edit the files) to reload the secrets and the TLS certificate.
             """
     )
+
+    @Option(help: "A configuration file (.json, .yaml or .yml) with any of these settings under the same names (tls.cert nests as tls: {cert: …}).")
+    var config: String?
+    @Flag(name: .customLong("print-config"), help: "Print the effective settings (flags, then CRTAUTH_* variables, then the file, then defaults) with where each came from, secrets redacted, and exit.")
+    var printConfig = false
 
     @Option(help: "Address to listen on (HOST:PORT; port 0 picks a free one). Default 127.0.0.1:8080.")
     var listen: String?
     @Option(name: .customLong("server-name"), help: "The host name clients connect to (checked in challenges). Default: the listen host, or this machine's name when listening on all addresses.")
     var serverName: String?
+    @Option(name: .customLong("admin-listen"), help: "Serve /healthz (liveness), /readyz (store and upstream answer) and /metrics here (HOST:PORT) instead of on --listen, where those paths then go upstream like any other.")
+    var adminListen: String?
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS (HTTP/1.1 and HTTP/2) with this PEM certificate chain, leaf first; reloaded on SIGHUP or change.")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
     @Option(name: .customLong("data-dir"), help: "Directory for the secret file and the key database. Default ./crtauth-data.")
     var dataDirectory: String?
     @Option(name: .customLong("secret-file"), help: "HMAC secrets, base64, newest first; created (0600) when missing. Default <data-dir>/secret.")
     var secretFile: String?
-    @Option(help: "Key store: sqlite:PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DB (shared by several gateways; or PGPASSWORD), dir:PATH or authorized-keys:PATTERN. Default sqlite:<data-dir>/crtauth.sqlite.")
+    @Option(help: "Key store: sqlite:PATH, postgres://USER@HOST[:PORT]/DB (shared by several gateways), ldap://HOST/BASE-DN, dir:PATH or authorized-keys:PATTERN. Default sqlite:<data-dir>/crtauth.sqlite.")
     var store: String?
+    @Option(name: .customLong("password-file"), help: "The PostgreSQL store's password, read from this file (or PGPASSWORD).")
+    var passwordFile: String?
     @Option(help: "Proxy authenticated requests to this http(s) URL instead of serving /whoami.")
     var upstream: String?
+    @Option(name: .customLong("upstream-ca"), help: "PEM CA certificates that an https upstream's certificate must chain to, instead of the system's.")
+    var upstreamCA: String?
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds the upstream may take to send its response head; then 504. Default 60.")
+    var upstreamTimeout: Int?
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR network, repeatable) whose X-Forwarded-* and Forwarded headers are extended; anyone else's are replaced.")
+    var trustedProxies: [String] = []
     @Option(name: .customLong("token-format"), help: "Tokens issued: v1 (Java-compatible) or v0 (Python-compatible). Default v1.")
     var tokenFormat: String?
     @Option(name: .customLong("token-lifetime"), help: "Token lifetime in seconds (1–598). Default 60.")
-    var tokenLifetime: UInt64?
+    var tokenLifetime: Int?
     @Option(help: "Accepted schemes, comma-separated: chap, jwt, signature (RFC 9421), serveradmin. Default chap.")
     var schemes: String?
     @Option(name: .customLong("jwks-key"), help: "A public key file to publish at /.well-known/jwks.json (repeatable), so that asymmetric_jwt_auth servers can trust this service's keys.")
     var jwksKeys: [String] = []
-    @Option(name: .customLong("external-scheme"), help: "http or https: how clients reach this gateway, for RFC 9421's @target-uri. Default http.")
+    @Option(name: .customLong("external-scheme"), help: "http or https: how clients reach this gateway, for RFC 9421's @target-uri. Default https with --tls-cert, else http.")
     var externalScheme: String?
+    @Option(name: .customLong("public-path"), help: "Pass requests for this path, or below it when it ends in /, without credentials (repeatable): health checks of the upstream, static assets.")
+    var publicPaths: [String] = []
+    @Option(name: .customLong("header-timeout"), help: "Seconds a request head may take to arrive, counted from the connection's start or a later request's first byte; then the connection closes. Default 10.")
+    var headerTimeout: Int?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive connection is kept. Default 60.")
+    var idleTimeout: Int?
+    @Option(name: .customLong("max-connections"), help: "Connections open at once; past it new ones are closed at once. Default 4096.")
+    var maxConnections: Int?
+    @Option(name: .customLong("max-body"), help: "Longest request body passed upstream, in bytes; longer is a 413. Default 10485760 (10 MiB).")
+    var maxBody: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text (logfmt: key=value) or json (one object per line), for every log line. Default text.")
+    var logFormat: String?
+    @Option(name: .customLong("access-log"), help: "One line per request to: stdout, stderr, a FILE (appended; reopened on SIGHUP) or off. Default stdout.")
+    var accessLog: String?
+
+    /// The options given on the command line, by setting.
+    var flags: [GatewayOption: ConfigContent] {
+        var flags: [GatewayOption: ConfigContent] = [:]
+        let texts: [(GatewayOption, String?)] = [
+            (.listen, self.listen), (.serverName, self.serverName), (.adminListen, self.adminListen), (.tlsCertificate, self.tlsCertificate), (.tlsKey, self.tlsKey),
+            (.dataDirectory, self.dataDirectory), (.secretFile, self.secretFile), (.store, self.store), (.passwordFile, self.passwordFile),
+            (.upstream, self.upstream), (.upstreamCA, self.upstreamCA), (.tokenFormat, self.tokenFormat), (.externalScheme, self.externalScheme),
+            (.logLevel, self.logLevel), (.logFormat, self.logFormat), (.accessLog, self.accessLog),
+        ]
+        for case let (option, value?) in texts { flags[option] = .string(value) }
+        if let lifetime = self.tokenLifetime { flags[.tokenLifetime] = .int(lifetime) }
+        let numbers: [(GatewayOption, Int?)] = [
+            (.upstreamTimeout, self.upstreamTimeout), (.headerTimeout, self.headerTimeout), (.idleTimeout, self.idleTimeout),
+            (.maxConnections, self.maxConnections), (.maxBody, self.maxBody),
+        ]
+        for case let (option, value?) in numbers { flags[option] = .int(value) }
+        if !self.trustedProxies.isEmpty { flags[.trustedProxies] = .stringArray(self.trustedProxies) }
+        if let schemes = self.schemes { flags[.schemes] = .stringArray(schemes.split(separator: ",").map(String.init)) }
+        if !self.jwksKeys.isEmpty { flags[.jwksKeys] = .stringArray(self.jwksKeys) }
+        if !self.publicPaths.isEmpty { flags[.publicPaths] = .stringArray(self.publicPaths) }
+        return flags
+    }
 
     func run() async throws {
         try await reportingErrors {
-            let settings = try GatewaySettings(options: self, environment: ProcessInfo.processInfo.environment)
+            let environment = ProcessInfo.processInfo.environment
+            let file = self.config ?? environment["CRTAUTH_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            let configuration = try await GatewayConfiguration(flags: self.flags, environment: environment, file: file)
+            let settings = try GatewaySettings(configuration)
+            if self.printConfig {
+                FileHandle.standardOutput.write(Data(try settings.printed(configuration).utf8))
+                return
+            }
             try await Gateway(settings: settings).run()
         }
     }
 }
 
-/// The gateway's effective settings: flags, then `CRTAUTH_*` variables, then defaults.
-struct GatewaySettings {
-    var host: String
-    var port: Int
-    var serverName: String
-    var dataDirectory: String
-    var secretFile: String
-    var store: StoreLocation
-    var upstream: String?
-    var tokenFormat: CRTAuthVersion
-    var tokenLifetime: UInt64
-    var schemes: Set<AuthenticationScheme>
-    var externalScheme: String
-    var publishedKeys: [SSHPublicKey]
-    var logLevel: Logger.Level
-
-    init(options: ServeCommand, environment: [String: String]) throws {
-        func value(_ flag: String?, _ variable: String) -> String? { flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 } }
-        let listen = value(options.listen, "CRTAUTH_LISTEN") ?? "127.0.0.1:8080"
-        (self.host, self.port) = try Self.parseListen(listen)
-        self.dataDirectory = value(options.dataDirectory, "CRTAUTH_DATA_DIR") ?? "./crtauth-data"
-        self.secretFile = value(options.secretFile, "CRTAUTH_SECRET_FILE") ?? self.dataDirectory + "/secret"
-        self.store = try value(options.store, "CRTAUTH_STORE").map(StoreLocation.init(parsing:)) ?? .default(dataDirectory: self.dataDirectory)
-        self.upstream = value(options.upstream, "CRTAUTH_UPSTREAM")
-        switch value(options.tokenFormat, "CRTAUTH_TOKEN_FORMAT") ?? "v1" {
-        case "v1", "1": self.tokenFormat = .v1
-        case "v0", "0": self.tokenFormat = .v0
-        case let other: throw CLIFailure(message: "unknown token format '\(other)': use v1 (Java-compatible) or v0 (Python-compatible)")
-        }
-        if let lifetime = options.tokenLifetime {
-            self.tokenLifetime = lifetime
-        } else if let text = environment["CRTAUTH_TOKEN_LIFETIME"], !text.isEmpty {
-            guard let lifetime = UInt64(text) else { throw CLIFailure(message: "CRTAUTH_TOKEN_LIFETIME must be a number of seconds") }
-            self.tokenLifetime = lifetime
-        } else {
-            self.tokenLifetime = AuthServer.defaultTokenLifetime
-        }
-        self.schemes = []
-        for name in (value(options.schemes, "CRTAUTH_SCHEMES") ?? "chap").split(separator: ",") {
-            guard let scheme = AuthenticationScheme(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw CLIFailure(message: "unknown scheme '\(name)': use chap, jwt, signature or serveradmin")
-            }
-            self.schemes.insert(scheme)
-        }
-        guard !self.schemes.isEmpty else { throw CLIFailure(message: "--schemes names no scheme") }
-        self.externalScheme = value(options.externalScheme, "CRTAUTH_EXTERNAL_SCHEME")?.lowercased() ?? "http"
-        guard self.externalScheme == "http" || self.externalScheme == "https" else {
-            throw CLIFailure(message: "--external-scheme is http or https, not '\(self.externalScheme)'")
-        }
-        self.publishedKeys = try options.jwksKeys.flatMap { path in
-            try parseKeyLines(try readSmallFile(path), source: path).map(\.key)
-        }
-        let level = value(options.logLevel, "CRTAUTH_LOG_LEVEL") ?? "info"
-        guard let logLevel = Logger.Level(rawValue: level) else { throw CLIFailure(message: "unknown log level '\(level)'") }
-        self.logLevel = logLevel
-        if let name = value(options.serverName, "CRTAUTH_SERVER_NAME") {
-            self.serverName = name
-        } else if self.host == "0.0.0.0" || self.host == "::" {
-            self.serverName = ProcessInfo.processInfo.hostName
-        } else {
-            self.serverName = self.host
-        }
-    }
-
-    static func parseListen(_ text: String) throws -> (String, Int) {
-        let host: Substring, port: Substring
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") {
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-        } else {
-            throw CLIFailure(message: "--listen takes HOST:PORT (or [IPv6]:PORT), not '\(text)'")
-        }
-        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else {
-            throw CLIFailure(message: "--listen takes HOST:PORT with a port from 0 to 65535, not '\(text)'")
-        }
-        return (String(host), number)
-    }
-}

@@ -1,8 +1,9 @@
 # An upstream for the gateway's proxy tests: answers every request with a JSON echo of its
 # method, path (with query), headers and body. Prints "port N" once listening on loopback.
 # /redirect/STATUS?to=URL answers STATUS with Location: URL, /loop redirects to itself, and
-# /slow answers after 5 seconds.
+# /slow answers after 5 seconds, /cookies sets two cookies. With CERT KEY arguments it speaks HTTPS with that pair.
 import json
+import ssl
 import sys
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +37,13 @@ class Echo(BaseHTTPRequestHandler):
             return
         if path == "/slow":
             time.sleep(5)
+        if path == "/cookies":
+            self.send_response(200)
+            self.send_header("Set-Cookie", "a=1; Path=/; HttpOnly")
+            self.send_header("Set-Cookie", "b=2; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         payload = json.dumps({
             "method": self.command,
             "path": self.path,
@@ -57,5 +65,9 @@ class Echo(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+if len(sys.argv) == 3:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[1], sys.argv[2])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print("port %d" % server.server_address[1], flush=True)
 server.serve_forever()

@@ -1,0 +1,128 @@
+import Configuration
+import Foundation
+import SystemPackage
+import Yams
+
+/// The settings of `crtauth serve` as they were given — flags, `CRTAUTH_*` variables, a
+/// configuration file — looked up by precedence through swift-configuration's providers, one
+/// source at a time so that a value of the wrong type is an error naming where it came from
+/// (swift-configuration's reader would fall back to the next source silently).
+struct GatewayConfiguration: Sendable {
+    /// Where a value came from, for errors and `--print-config`.
+    enum Source: Sendable, CustomStringConvertible {
+        case flag(String), environment(String), file(key: String, path: String)
+
+        var description: String {
+            switch self {
+            case .flag(let flag): "flag \(flag)"
+            case .environment(let variable): variable
+            case .file(let key, let path): "\(key) in \(path)"
+            }
+        }
+    }
+
+    private struct Layer: Sendable {
+        let provider: any ConfigProvider
+        let source: @Sendable (GatewayOption) -> Source
+    }
+
+    private let layers: [Layer]
+
+    /// - Parameters:
+    ///   - flags: the options given on the command line.
+    ///   - environment: the process's variables (empty ones count as unset).
+    ///   - file: a `.json`, `.yaml` or `.yml` file; a key it holds that is no setting is an error.
+    init(flags: [GatewayOption: ConfigContent], environment: [String: String], file: String?) async throws {
+        var layers = [Layer(
+            provider: InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { ($0.key.key, ConfigValue($0.value, isSecret: false)) })),
+            source: { .flag($0.flag) })]
+        let variables = environment.filter { $0.key.hasPrefix("CRTAUTH_") && !$0.value.isEmpty }
+        layers.append(Layer(provider: EnvironmentVariablesProvider(environmentVariables: variables).prefixKeys(with: "crtauth"), source: { .environment($0.variable) }))
+        if let file {
+            layers.append(Layer(provider: try await Self.fileProvider(file), source: { .file(key: $0.name, path: file) }))
+        }
+        self.layers = layers
+    }
+
+    /// The value of `option` from the first source that has it, and which source that was.
+    func value(_ option: GatewayOption) throws -> (content: ConfigContent, source: Source)? {
+        for layer in self.layers {
+            let result: LookupResult
+            do {
+                result = try layer.provider.value(forKey: option.key, type: option.kind.configType)
+            } catch {
+                throw CLIFailure(message: "\(layer.source(option)) must be \(Self.expected(option.kind))")
+            }
+            if let value = result.value { return (value.content, layer.source(option)) }
+        }
+        return nil
+    }
+
+    func text(_ option: GatewayOption) throws -> String? {
+        guard case .string(let text)? = try self.value(option)?.content else { return nil }
+        return text
+    }
+
+    func number(_ option: GatewayOption) throws -> Int? {
+        guard case .int(let number)? = try self.value(option)?.content else { return nil }
+        return number
+    }
+
+    func list(_ option: GatewayOption) throws -> [String]? {
+        guard case .stringArray(let list)? = try self.value(option)?.content else { return nil }
+        return list.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    private static func expected(_ kind: GatewayOption.Kind) -> String {
+        switch kind {
+        case .text: "a string"
+        case .number: "a whole number"
+        case .list: "a list of strings (an array in the file, comma-separated in a variable)"
+        }
+    }
+
+    // MARK: The file
+
+    /// Longest configuration file read.
+    static let maximumFileLength = 1 << 20
+
+    private static func fileProvider(_ path: String) async throws -> any ConfigProvider {
+        let format = (path as NSString).pathExtension.lowercased()
+        guard ["json", "yaml", "yml"].contains(format) else {
+            throw CLIFailure(message: "the configuration file \(path) must end in .json, .yaml or .yml")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIFailure(message: "cannot read the configuration file \(path)") }
+        guard data.count <= Self.maximumFileLength else { throw CLIFailure(message: "the configuration file \(path) is larger than 1 MiB") }
+        let parsed: Any?
+        do {
+            parsed = format == "json" ? try JSONSerialization.jsonObject(with: data) : try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw CLIFailure(message: "the configuration file \(path) is not valid \(format == "json" ? "JSON" : "YAML"): \(error)")
+        }
+        guard let root = parsed as? [String: Any] else {
+            throw CLIFailure(message: "the configuration file \(path) must hold a mapping of settings (like listen: 127.0.0.1:8080)")
+        }
+        try Self.checkKeys(root, path: path)
+        do {
+            return format == "json"
+                ? try await FileProvider<JSONSnapshot>(filePath: FilePath(path))
+                : try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+        } catch {
+            throw CLIFailure(message: "the configuration file \(path) cannot be read: \(error)")
+        }
+    }
+
+    /// Every key must name a setting (a typo must not be silently ignored).
+    private static func checkKeys(_ mapping: [String: Any], prefix: String = "", path: String) throws {
+        let known = Set(GatewayOption.all.map(\.name))
+        for (key, value) in mapping.sorted(by: { $0.key < $1.key }) {
+            let name = prefix + key
+            if let nested = value as? [String: Any], known.contains(where: { $0.hasPrefix(name + ".") }) {
+                try Self.checkKeys(nested, prefix: name + ".", path: path)
+            } else if !known.contains(name) {
+                let hint = GatewayOption.all.first { $0.name.replacingOccurrences(of: ".", with: "-") == name || $0.name.replacingOccurrences(of: "-", with: "_") == name.replacingOccurrences(of: "-", with: "_") }
+                throw CLIFailure(message: "unknown setting '\(name)' in \(path)" + (hint.map { " (did you mean '\($0.name)'?)" } ?? ""))
+            }
+        }
+    }
+}

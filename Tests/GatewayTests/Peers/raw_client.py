@@ -1,0 +1,111 @@
+# Raw-socket clients for the gateway's hostile-client tests (loopback only).
+#   silent PORT             connect, send nothing; prints the seconds until the server closes
+#   dribble PORT            send a request head one byte a second; prints the seconds until closed
+#   dribble-body PORT       a POST whose 8-byte body comes a byte every 0.4 s; prints the status line
+#   idle PORT               one request, then nothing; prints the status and the seconds until closed
+#   hold PORT N             hold N idle connections, then open one more: prints "refused" if it is
+#                           closed at once, then the status a held connection still gets
+#   send PORT FILE          send FILE's bytes; prints the first response line (or "closed")
+#   statuses PORT FILE      send FILE's bytes; prints the status line of every response read
+#                           until the server closes or 3 s pass quietly
+import re
+import select
+import socket
+import sys
+import time
+
+
+def connect(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=30)
+
+
+def closed_after(sock, start):
+    sock.settimeout(60)
+    try:
+        while sock.recv(65536):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return time.monotonic() - start
+
+
+def status_line(sock):
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return "closed"
+        data += chunk
+    return data.split(b"\r\n", 1)[0].decode()
+
+
+mode, port = sys.argv[1], int(sys.argv[2])
+if mode == "silent":
+    sock = connect(port)
+    print("%.1f" % closed_after(sock, time.monotonic()))
+elif mode == "dribble":
+    sock = connect(port)
+    start = time.monotonic()
+    try:
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100:
+            sock.send(bytes([byte]))
+            # A second between bytes, or less if the server closes meanwhile.
+            if select.select([sock], [], [], 1)[0]:
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    print("%.1f" % closed_after(sock, start))
+elif mode == "idle":
+    sock = connect(port)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    line = status_line(sock)
+    print(line, "%.1f" % closed_after(sock, time.monotonic()))
+elif mode == "hold":
+    count = int(sys.argv[3])
+    held = [connect(port) for _ in range(count)]
+    time.sleep(0.5)
+    extra = connect(port)
+    extra.settimeout(2)
+    try:
+        print("refused" if extra.recv(1) == b"" else "answered")
+    except socket.timeout:
+        print("accepted")
+    except ConnectionResetError:
+        print("refused")
+    held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    print(status_line(held[0]))
+elif mode == "send":
+    sock = connect(port)
+    with open(sys.argv[3], "rb") as f:
+        try:
+            sock.sendall(f.read())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    try:
+        print(status_line(sock))
+    except ConnectionResetError:
+        print("closed")
+elif mode == "statuses":
+    sock = connect(port)
+    with open(sys.argv[3], "rb") as f:
+        sock.sendall(f.read())
+    sock.settimeout(3)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    # Bodies here end without a line break, so find each status line where it starts.
+    for match in re.finditer(rb"HTTP/1\.1 \d{3} [^\r]*", data):
+        print(match.group().decode())
+elif mode == "dribble-body":
+    sock = connect(port)
+    sock.sendall(b"POST /slow-body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n")
+    for byte in b"12345678":
+        time.sleep(0.4)
+        sock.send(bytes([byte]))
+    print(status_line(sock))
