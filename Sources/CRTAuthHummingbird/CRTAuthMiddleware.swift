@@ -44,7 +44,8 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         public var handshakePath: String
         /// Paths served without authentication: exact paths, or prefixes ending in `*`.
         public var exemptPaths: [String]
-        /// The schemes accepted.
+        /// The schemes accepted, for the initializer that builds the authenticators (the one
+        /// given a list takes the schemes of its authenticators instead).
         public var schemes: Set<AuthenticationScheme>
         /// Longest body read to check a body-covering signature (serveradmin, RFC 9421); larger
         /// ones get 413.
