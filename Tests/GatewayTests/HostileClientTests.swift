@@ -27,7 +27,7 @@ struct HostileClientTests {
         #expect(try curl(gateway.url("/healthz")).status == 200)
     }
 
-    @Test("past --max-connections a new connection is closed at once; held ones are still served")
+    @Test("past --max-connections a new connection is closed at once, plain or TLS; held ones are still served")
     func connectionLimit() throws {
         let dir = try TemporaryDirectory()
         let gateway = try GatewayProcess(dir, ["--max-connections", "5", "--header-timeout", "30"])
@@ -35,6 +35,15 @@ struct HostileClientTests {
         let result = try Self.raw(["hold", String(gateway.port), "5"]).split(separator: "\n").map(String.init)
         #expect(result == ["refused", "HTTP/1.1 200 OK"], "\(result)")
         #expect(try curl(gateway.url("/healthz")).status == 200)
+
+        // Over TLS (HTTP/2 or 1.1 by ALPN) the count is the same, and a refused connection gets
+        // no handshake.
+        let ca = try TestCertificateAuthority(dir)
+        let pair = try ca.issue("server")
+        let tls = try GatewayProcess(dir, ["--max-connections", "3", "--header-timeout", "30", "--tls-cert", pair.certificate, "--tls-key", pair.key], name: "tls")
+        defer { tls.stop() }
+        let overTLS = try Self.raw(["hold", String(tls.port), "3", ca.certificate]).split(separator: "\n").map(String.init)
+        #expect(overTLS == ["refused", "HTTP/1.1 200 OK"], "\(overTLS)")
     }
 
     @Test("heads over 16 KiB or 100 fields are a 431; a body over --max-body a 413 before the upstream sees it")

@@ -1,4 +1,6 @@
 import HTTPTypes
+import HummingbirdCore
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
@@ -79,18 +81,16 @@ final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// How many connections are open at once; past the limit a new one is closed at once (an
-/// HTTP/1 connection, plain or TLS; HTTP/2 streams are not connections and are not counted).
+/// How many connections are open at once; past the limit a new one is closed at once, before
+/// any byte of it is read (so before a TLS handshake), whatever it would have spoken.
 final class ConnectionLimit: Sendable {
     let maximum: Int
     private let open = Atomic<Int>(0)
 
     init(maximum: Int) { self.maximum = maximum }
 
-    /// A handler for one new connection's pipeline.
-    func handler() -> CountedConnection { CountedConnection(limit: self) }
-
-    fileprivate func admit() -> Bool {
+    /// Takes a place for a new connection; false when none is left.
+    func admit() -> Bool {
         let now = self.open.wrappingAdd(1, ordering: .relaxed).newValue
         if now > self.maximum {
             self.open.wrappingSubtract(1, ordering: .relaxed)
@@ -99,38 +99,27 @@ final class ConnectionLimit: Sendable {
         return true
     }
 
-    fileprivate func release() { self.open.wrappingSubtract(1, ordering: .relaxed) }
+    func release() { self.open.wrappingSubtract(1, ordering: .relaxed) }
 }
 
-/// One connection of a ``ConnectionLimit``: admitted when added, released when closed.
-final class CountedConnection: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
+/// A server's connections, counted by a ``ConnectionLimit``: each takes a place when it is set
+/// up and gives it back when it closes; one past the limit is set up as usual (Hummingbird
+/// stops accepting altogether if a setup fails) and closed at once.
+struct ConnectionLimitedChannel<Base: ServerChildChannel>: ServerChildChannel {
+    let base: Base
+    let limit: ConnectionLimit
 
-    private let limit: ConnectionLimit
-    private var admitted = false
-
-    fileprivate init(limit: ConnectionLimit) { self.limit = limit }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        // An HTTP/2 stream's parent is its connection, whose parent is the listener.
-        guard context.channel.parent?.parent == nil else { return }
-        if self.limit.admit() {
-            self.admitted = true
-        } else {
-            context.close(promise: nil)
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Base.Value> {
+        let admitted = self.limit.admit()
+        if admitted {
+            let limit = self.limit
+            channel.closeFuture.whenComplete { _ in limit.release() }
         }
+        let value = self.base.setup(channel: channel, logger: logger)
+        return admitted ? value : value.always { _ in channel.close(promise: nil) }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        self.releaseOnce()
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) { self.releaseOnce() }
-
-    private func releaseOnce() {
-        if self.admitted { self.limit.release() }
-        self.admitted = false
+    func handle(value: Base.Value, logger: Logger) async {
+        await self.base.handle(value: value, logger: logger)
     }
 }

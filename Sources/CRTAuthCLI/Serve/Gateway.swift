@@ -155,11 +155,17 @@ struct Gateway {
         let limit = ConnectionLimit(maximum: self.settings.maxConnections)
         let headTimeout = TimeAmount.seconds(Int64(self.settings.headerTimeout))
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [limit.handler(), RequestHeadGuard(timeout: headTimeout)],
+            additionalChannelHandlers: [RequestHeadGuard(timeout: headTimeout)],
             idleTimeout: .seconds(Int64(self.settings.idleTimeout)),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: Self.maximumHeadLength, maxHeaderListSize: Self.maximumHeadLength, maxHeaderFieldCount: Self.maximumHeaderFields))
-        guard let certificates else { return .http1(configuration: http1) }
-        return try .http2Upgrade(tlsConfiguration: certificates.configuration, configuration: .init(idleTimeout: .seconds(self.settings.idleTimeout), streamConfiguration: http1))
+        guard let certificates else {
+            return HTTPServerBuilder { responder in ConnectionLimitedChannel(base: HTTP1Channel(responder: responder, configuration: http1), limit: limit) }
+        }
+        let tls = certificates.configuration
+        let http2 = HTTP2UpgradeChannel.Configuration(idleTimeout: .seconds(self.settings.idleTimeout), streamConfiguration: http1)
+        return HTTPServerBuilder { responder in
+            ConnectionLimitedChannel(base: try HTTP2UpgradeChannel(tlsConfiguration: tls, configuration: http2, responder: responder), limit: limit)
+        }
     }
 
     /// The key store and replay store of the per-request schemes: nonces live in the SQLite

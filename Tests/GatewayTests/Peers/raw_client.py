@@ -3,8 +3,9 @@
 #   dribble PORT            send a request head one byte a second; prints the seconds until closed
 #   dribble-body PORT       a POST whose 8-byte body comes a byte every 0.4 s; prints the status line
 #   idle PORT               one request, then nothing; prints the status and the seconds until closed
-#   hold PORT N             hold N idle connections, then open one more: prints "refused" if it is
-#                           closed at once, then the status a held connection still gets
+#   hold PORT N [CA]        hold N idle connections, then open one more: prints "refused" if it is
+#                           closed at once, then the status a held connection still gets (over
+#                           TLS trusting CA, when given)
 #   send PORT FILE          send FILE's bytes; prints the first response line (or "closed")
 #   statuses PORT FILE      send FILE's bytes; prints the status line of every response read
 #                           until the server closes or 3 s pass quietly
@@ -72,8 +73,14 @@ elif mode == "hold":
         print("accepted")
     except ConnectionResetError:
         print("refused")
-    held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    print(status_line(held[0]))
+    first = held[0]
+    if len(sys.argv) > 4:
+        import ssl
+        context = ssl.create_default_context(cafile=sys.argv[4])
+        context.set_alpn_protocols(["http/1.1"])
+        first = context.wrap_socket(first, server_hostname="localhost")
+    first.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    print(status_line(first))
 elif mode == "send":
     sock = connect(port)
     with open(sys.argv[3], "rb") as f:
