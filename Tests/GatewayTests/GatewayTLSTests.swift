@@ -108,6 +108,24 @@ struct GatewayTLSTests {
         #expect(try curl(untrusted.url("/open/page")).status == 502)
     }
 
+    @Test("a certificate that cannot be served stops the start with one line, before a secret file is made")
+    func badPairAtStart() throws {
+        let dir = try TemporaryDirectory()
+        let ca = try TestCertificateAuthority(dir)
+        let first = try ca.issue("first"), second = try ca.issue("second")
+        let cases: [([String], String)] = [
+            (["--tls-cert", dir.file("missing.pem"), "--tls-key", first.key], "cannot read the TLS certificate"),
+            (["--tls-cert", first.certificate, "--tls-key", dir.file("missing.key")], "cannot read the TLS key"),
+            (["--tls-cert", first.certificate, "--tls-key", second.key], "is not the key of the certificate"),
+        ]
+        for (arguments, message) in cases {
+            let data = dir.file("data-\(message.count)")
+            let result = try runProcess(try crtauthExecutable(), ["serve", "--listen", "127.0.0.1:0", "--data-dir", data] + arguments)
+            #expect(result.status == 1 && result.stderr.contains(message) && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: data + "/secret"))
+        }
+    }
+
     @Test("listening beyond loopback without TLS warns and names --tls-cert")
     func plainWarning() throws {
         let dir = try TemporaryDirectory()

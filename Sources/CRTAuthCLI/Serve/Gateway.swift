@@ -34,8 +34,9 @@ struct Gateway {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        // The certificate and the store before the secret: a start that cannot work leaves nothing behind.
+        let certificates = try settings.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
         try makeDirectory(self.settings.dataDirectory)
-        // The store before the secret: a store that cannot work stops the start before a secret is made.
         let provider = try await self.settings.store.makeProvider(logger: logger, passwordFile: self.settings.passwordFile)
         if try SecretFile.createIfMissing(self.settings.secretFile) {
             logger.notice("created a new secret file", metadata: ["path": .string(self.settings.secretFile)])
@@ -43,7 +44,6 @@ struct Gateway {
         let secrets = try SecretFile.load(self.settings.secretFile)
         let server = AuthServerReference(try self.makeServer(secrets: secrets, provider: provider))
 
-        let certificates = try self.settings.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key) }
         var client: HTTPClient?
         var proxy: ReverseProxy?
         if let upstream = self.settings.upstream {
