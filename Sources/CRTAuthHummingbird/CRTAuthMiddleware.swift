@@ -131,21 +131,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         }
     }
 
-    /// An exact exempt path, or one under an exempt prefix that cannot lead out of it: a path
-    /// with dot segments or encoded dots, slashes or backslashes is never exempt by prefix
-    /// (`/static/../admin` would reach `/admin` at an upstream that normalises it).
-    func isExempt(_ path: String) -> Bool {
-        self.configuration.exemptPaths.contains { entry in
-            guard entry.hasSuffix("*") else { return path == entry }
-            return path.hasPrefix(entry.dropLast()) && !Self.mayLeavePrefix(path)
-        }
-    }
-
-    static func mayLeavePrefix(_ path: String) -> Bool {
-        let lowered = path.lowercased()
-        return lowered.contains("%2e") || lowered.contains("%2f") || lowered.contains("%5c") || path.contains("\\")
-            || path.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == "." || $0 == ".." }
-    }
+    func isExempt(_ path: String) -> Bool { ExemptPaths(self.configuration.exemptPaths).contains(path) }
 
     static func peer(_ context: Context) -> SocketAddress? { (context as? any RemoteAddressRequestContext)?.remoteAddress }
 

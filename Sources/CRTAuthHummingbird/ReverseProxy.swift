@@ -39,9 +39,20 @@ public struct ReverseProxy: Sendable {
     }
 
     /// The headers the gateway sets for the upstream; a client's own copies are dropped.
-    public static let identityHeaders: [HTTPField.Name] = [
-        HTTPField.Name("X-Authenticated-User")!, HTTPField.Name("X-Authenticated-Key")!, HTTPField.Name("X-Authenticated-Scheme")!,
-    ]
+    public static let userHeader = HTTPField.Name("X-Authenticated-User")!
+    public static let keyHeader = HTTPField.Name("X-Authenticated-Key")!
+    public static let schemeHeader = HTTPField.Name("X-Authenticated-Scheme")!
+    public static let identityHeaders: [HTTPField.Name] = [userHeader, keyHeader, schemeHeader]
+
+    /// The identity as header fields: the user, the key's fingerprint when the request proved
+    /// one, the scheme. Sent upstream and answered by `/_auth/check`.
+    public static func identityFields(_ identity: AuthenticatedIdentity) -> [(name: HTTPField.Name, value: String)] {
+        var fields = [(name: Self.userHeader, value: identity.username)]
+        if let key = identity.keyFingerprint { fields.append((Self.keyHeader, key)) }
+        fields.append((Self.schemeHeader, identity.scheme.name))
+        return fields
+    }
+
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"]
     /// Set by this proxy from the connection; a client's copies count only from a trusted proxy.
     static let forwarding: Set<String> = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]
@@ -81,9 +92,7 @@ public struct ReverseProxy: Sendable {
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
         if let identity {
-            outbound.headers.add(name: "X-Authenticated-User", value: identity.username)
-            if let key = identity.keyFingerprint { outbound.headers.add(name: "X-Authenticated-Key", value: key) }
-            outbound.headers.add(name: "X-Authenticated-Scheme", value: identity.scheme.name)
+            for field in Self.identityFields(identity) { outbound.headers.add(name: field.name.rawName, value: field.value) }
         }
         self.setForwardingHeaders(&outbound.headers, request: request, peer: peer)
         let length = request.headers[.contentLength].flatMap { Int64($0) }

@@ -8,9 +8,9 @@ import CRTAuthSQLite
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import HummingbirdCore
 import HummingbirdHTTP2
+import Logging
 import Metrics
 import NIOCore
 import NIOSSL
@@ -213,7 +213,7 @@ struct GatewayMiddleware: RouterMiddleware {
             // Any method: nginx's auth_request subrequest keeps the original one.
             guard let identity = context.identity else { return try await next(request, context) }
             var response = Response(status: .ok, headers: [.contentLength: "0"])
-            for (name, value) in Self.identityFields(identity) { response.headers[name] = value }
+            for field in ReverseProxy.identityFields(identity) { response.headers[field.name] = field.value }
             return response
         }
         // Requests without an identity here are for a --public-path (the middleware refused the rest).
@@ -221,13 +221,6 @@ struct GatewayMiddleware: RouterMiddleware {
             return await proxy.forward(request, identity: context.identity, peer: context.remoteAddress)
         }
         return try await next(request, context)
-    }
-
-    static func identityFields(_ identity: AuthenticatedIdentity) -> [(HTTPField.Name, String)] {
-        var fields: [(HTTPField.Name, String)] = [(ReverseProxy.identityHeaders[0], identity.username)]
-        if let key = identity.keyFingerprint { fields.append((ReverseProxy.identityHeaders[1], key)) }
-        fields.append((ReverseProxy.identityHeaders[2], identity.scheme.name))
-        return fields
     }
 
     /// `{"key":…,"scheme":…,"user":…}` (`key` only when the request proved one). Written by

@@ -12,7 +12,7 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
     public struct Configuration: Sendable {
         /// Where the crtauth handshake is answered.
         public var handshakePath: String
-        /// Paths served without credentials (a trailing `*` matches a prefix).
+        /// Paths served without credentials (a trailing `*` matches a prefix; see `ExemptPaths`).
         public var exemptPaths: [String]
         /// Largest body read for the schemes that sign it.
         public var maximumSignedBodyLength: Int
@@ -50,7 +50,7 @@ public struct CRTAuthVaporMiddleware: AsyncMiddleware {
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let path = request.url.path
         if path == self.configuration.handshakePath { return await self.handshake(request) }
-        if self.configuration.exemptPaths.contains(where: { $0.hasSuffix("*") ? path.hasPrefix($0.dropLast()) : path == $0 }) {
+        if ExemptPaths(self.configuration.exemptPaths).contains(path) {
             return try await next.respond(to: request)
         }
         let limit = self.configuration.maximumSignedBodyLength
