@@ -120,7 +120,8 @@ struct GatewayConfiguration: Sendable {
             if let nested = value as? [String: Any], known.contains(where: { $0.hasPrefix(name + ".") }) {
                 try Self.checkKeys(nested, prefix: name + ".", path: path)
             } else if !known.contains(name) {
-                let hint = GatewayOption.all.first { $0.name.replacingOccurrences(of: ".", with: "-") == name || $0.name.replacingOccurrences(of: "-", with: "_") == name.replacingOccurrences(of: "-", with: "_") }
+                let spelling = { (key: String) in key.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-") }
+                let hint = GatewayOption.all.first { spelling($0.name) == spelling(name) }
                 throw CLIFailure(message: "unknown setting '\(name)' in \(path)" + (hint.map { " (did you mean '\($0.name)'?)" } ?? ""))
             }
         }
