@@ -59,10 +59,28 @@ public struct ReverseProxy: Sendable {
     /// Methods whose requests carry no body unless they say so (Content-Length, Transfer-Encoding).
     static let bodilessUnlessAnnounced: Set<HTTPRequest.Method> = [.get, .head, .delete, .options, .trace]
 
+    /// Where the upstream is, as given (`http://host:port/base`, no trailing slash).
     let base: String
+    /// The same, taken apart, for connections made without the HTTP client.
+    package let endpoint: Endpoint
     let client: HTTPClient
     let logger: Logger
-    let configuration: Configuration
+    package let configuration: Configuration
+
+    /// The upstream's address, for connections made without the HTTP client (WebSocket tunnels).
+    package struct Endpoint: Sendable {
+        package let host: String
+        package let port: Int
+        package let secure: Bool
+        /// The upstream URL's path, prepended to every request's (empty, or starting with `/`).
+        package let basePath: String
+
+        /// `Host` as the upstream expects it: the port only when it is not the scheme's default.
+        package var authority: String {
+            let host = self.host.contains(":") ? "[\(self.host)]" : self.host
+            return self.port == (self.secure ? 443 : 80) ? host : "\(host):\(self.port)"
+        }
+    }
 
     /// - Parameter upstream: `http://host[:port][/base]` or `https://…`.
     public init(upstream: String, client: HTTPClient, logger: Logger, configuration: Configuration = .init()) throws {
@@ -71,6 +89,10 @@ public struct ReverseProxy: Sendable {
             throw ReverseProxyError("the upstream must be an http:// or https:// URL without query or fragment, like http://127.0.0.1:9000")
         }
         self.base = upstream.hasSuffix("/") ? String(upstream.dropLast()) : upstream
+        let secure = scheme == "https"
+        let path = url.path(percentEncoded: true)
+        self.endpoint = Endpoint(host: url.host(percentEncoded: false) ?? "", port: url.port ?? (secure ? 443 : 80), secure: secure,
+                                 basePath: path.hasSuffix("/") ? String(path.dropLast()) : path)
         self.client = client
         self.logger = logger
         self.configuration = configuration
@@ -83,18 +105,7 @@ public struct ReverseProxy: Sendable {
         if !target.hasPrefix("/") { target = "/" + target }
         var outbound = HTTPClientRequest(url: self.base + target)
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        let trusted = peer.map { peer in self.configuration.trustedProxies.contains { $0.contains(peer) } } ?? false
-        var dropped = Self.droppedHeaders(request.headers)
-        if !trusted { dropped.formUnion(Self.forwarding) }
-        for field in request.headers where !dropped.contains(field.name.canonicalName) {
-            // The credential stays here: a token (chap) or a JWT is of no use upstream.
-            if identity?.scheme.usesAuthorizationHeader == true && field.name == .authorization { continue }
-            outbound.headers.add(name: field.name.rawName, value: field.value)
-        }
-        if let identity {
-            for field in Self.identityFields(identity) { outbound.headers.add(name: field.name.rawName, value: field.value) }
-        }
-        self.setForwardingHeaders(&outbound.headers, request: request, peer: peer)
+        outbound.headers = self.upstreamHeaders(request, identity: identity, peer: peer)
         let length = request.headers[.contentLength].flatMap { Int64($0) }
         let maximum = self.configuration.maximumBodyLength
         if let length, length > maximum { return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes") }
@@ -125,6 +136,26 @@ public struct ReverseProxy: Sendable {
         }
     }
 
+    /// The header fields sent upstream for `request`: the client's, less hop-by-hop ones, the
+    /// credential and forged identity or (from an untrusted peer) forwarding fields; plus the
+    /// identity and this hop's forwarding fields. No `Host`: the upstream's is set by the sender.
+    package func upstreamHeaders(_ request: Request, identity: AuthenticatedIdentity?, peer: SocketAddress?) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        let trusted = peer.map { peer in self.configuration.trustedProxies.contains { $0.contains(peer) } } ?? false
+        var dropped = Self.droppedHeaders(request.headers)
+        if !trusted { dropped.formUnion(Self.forwarding) }
+        for field in request.headers where !dropped.contains(field.name.canonicalName) {
+            // The credential stays here: a token (chap) or a JWT is of no use upstream.
+            if identity?.scheme.usesAuthorizationHeader == true && field.name == .authorization { continue }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let identity {
+            for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
+        }
+        self.setForwardingHeaders(&headers, request: request, peer: peer)
+        return headers
+    }
+
     /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
     /// copies were kept above only from a trusted proxy, and are extended here.
     func setForwardingHeaders(_ headers: inout HTTPHeaders, request: Request, peer: SocketAddress?) {
@@ -151,7 +182,7 @@ public struct ReverseProxy: Sendable {
         return token ? value : "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
+    package static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
@@ -164,7 +195,7 @@ public struct ReverseProxy: Sendable {
         return names
     }
 
-    static func droppedHeaders(_ headers: HTTPHeaders) -> Set<String> {
+    package static func droppedHeaders(_ headers: HTTPHeaders) -> Set<String> {
         // A chunked answer is re-framed by our server; its length header, if any, is a lie.
         var names = headers["transfer-encoding"].isEmpty ? Self.hopByHop : Self.hopByHop.union(["content-length"])
         for value in headers["connection"] {

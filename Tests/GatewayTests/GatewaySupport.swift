@@ -108,8 +108,9 @@ enum Python2 {
     }
 }
 
-/// A small HTTP upstream (Python 3 standard library) that answers every request with a JSON
-/// echo of its method, path, headers and body.
+/// A small HTTP upstream (Python 3's standard library, in the venv of scripts/test for the
+/// websockets library) that answers every request with a JSON echo of its method, path, headers
+/// and body, and echoes WebSocket messages.
 final class EchoUpstream: Sendable {
     let child: ChildProcess
     let port: Int
@@ -120,7 +121,7 @@ final class EchoUpstream: Sendable {
     init(_ dir: TemporaryDirectory, tls: (certificate: String, key: String)? = nil) throws {
         let log = dir.file("upstream.log")
         self.scheme = tls == nil ? "http" : "https"
-        self.child = try ChildProcess("/usr/bin/env", ["python3", try Python2.peer("echo_upstream.py")] + (tls.map { [$0.certificate, $0.key] } ?? []), output: log)
+        self.child = try ChildProcess(try SigningInteropTests.python(), [try Python2.peer("echo_upstream.py")] + (tls.map { [$0.certificate, $0.key] } ?? []), output: log)
         guard let line = waitForLine(in: log, matching: "port ", timeout: 20), let port = Int(line.split(separator: " ").last ?? "") else {
             self.child.stop()
             throw ProcessError(message: "the echo upstream did not start")

@@ -4,10 +4,11 @@ import Testing
 
 /// `crtauth serve` as an operator deploys it: a configuration file with TLS, the admin
 /// listener, JSON access logs to a file and an upstream; driven by the Python requests-crtauth
-/// plugin over HTTPS (trusting the test's CA), `crtauth curl` and plain curl over HTTP/2.
+/// plugin over HTTPS (trusting the test's CA), `crtauth curl`, plain curl over HTTP/2 and a
+/// WebSocket client over TLS.
 @Suite("crtauth serve deployed: config file, TLS, admin listener, JSON logs, upstream")
 struct ProductionGatewayTests {
-    @Test("requests-crtauth over HTTPS, crtauth curl and curl --http2 reach the upstream as alice; admin, metrics and logs agree")
+    @Test("requests-crtauth over HTTPS, crtauth curl, curl --http2 and a wss:// client reach the upstream as alice; admin, metrics and logs agree")
     func deployed() throws {
         let enrolled = try GatewayTests.Enrolled()
         let dir = enrolled.dir
@@ -56,6 +57,9 @@ struct ProductionGatewayTests {
         let token = try ClientCommandTests.client(["token", "--cacert", ca.certificate, base + "/"], agent: enrolled.agent, cache: dir).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let http2 = try runProcess("curl", ["-s", "--http2", "--cacert", ca.certificate, "-H", "Authorization: chap:\(token)", "-w", "\n%{http_version}", base + "/api/h2"])
         #expect(http2.stdout.hasSuffix("\n2") && http2.stdout.contains("alice"), "\(http2.stdout) \(http2.stderr)")
+        // A WebSocket client over TLS with the token in its handshake.
+        let ws = try WebSocketTunnelTests.client("wss" + base.dropFirst("https".count) + "/api/ws", ["--ca", ca.certificate, "--header", "Authorization:chap:\(token)", "--message", "over wss"])
+        #expect(ws["status"] as? Int == 101 && ws["echoed"] as? Bool == true && WebSocketTunnelTests.seenHeaders(ws)["x-authenticated-user"] == ["alice"], "\(ws)")
 
         // The admin listener, and the public one without it.
         #expect(try curl(admin + "/readyz").status == 200)

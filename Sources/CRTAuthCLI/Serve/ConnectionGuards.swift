@@ -6,20 +6,24 @@ import NIOHTTP1
 import NIOHTTPTypes
 import Synchronization
 
-/// Per connection: the request head must be complete within `timeout` of the connection opening
-/// or of the first byte of a later request (so a client dribbling a byte a second is closed as
-/// surely as one that sends nothing), and a head over the decoder's size limits is answered 431
-/// rather than 400. Sits after the HTTP decoder, which passes on every read's completion even
-/// when it has no whole head to pass yet; that is how arriving bytes are seen.
+/// Per HTTP/1.1 connection: the request head must be complete within `timeout` of the
+/// connection opening or of the first byte of a later request (so a client dribbling a byte a
+/// second is closed as surely as one that sends nothing). A head the parser refuses while no
+/// request is being answered is answered here and the connection closed — 431 (RFC 6585) for
+/// one over the decoder's size limits, 400 for anything else. Sits right after the HTTP
+/// decoder, which passes on every read's completion even when it has no whole head to pass yet;
+/// that is how arriving bytes are seen.
 final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let timeout: TimeAmount
     private var deadline: Scheduled<Void>?
     private var awaitingHead = true
+    /// A response head went out and its end has not.
+    private var responding = false
 
     init(timeout: TimeAmount) { self.timeout = timeout }
 
@@ -46,7 +50,13 @@ final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = self.unwrapOutboundIn(data) { self.awaitingHead = true }
+        switch self.unwrapOutboundIn(data) {
+        case .head(let head) where head.status.code >= 200: self.responding = true
+        case .end:
+            self.responding = false
+            self.awaitingHead = true
+        default: break
+        }
         context.write(data, promise: promise)
     }
 
@@ -58,13 +68,14 @@ final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.disarm() }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError, parserError == .headerOverflow else {
+        // With a request in hand the error is Hummingbird's, to answer in its turn.
+        guard let parserError = error as? HTTPParserError, self.awaitingHead, !self.responding else {
             context.fireErrorCaught(error)
             return
         }
-        // A head over the limits: 431 (RFC 6585), and the connection closes.
         self.disarm()
-        let head = HTTPResponse(status: .init(code: 431, reasonPhrase: "Request Header Fields Too Large"), headerFields: [.connection: "close", .contentLength: "0"])
+        let status: HTTPResponseStatus = parserError == .headerOverflow ? .custom(code: 431, reasonPhrase: "Request Header Fields Too Large") : .badRequest
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: ["connection": "close", "content-length": "0"])
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
         let channel = context.channel
         context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

@@ -13,6 +13,7 @@ import HummingbirdHTTP2
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP2
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
@@ -46,6 +47,7 @@ struct Gateway {
 
         var client: HTTPClient?
         var proxy: ReverseProxy?
+        var tunnel: WebSocketTunnel?
         if let upstream = self.settings.upstream {
             var upstreamTLS = TLSConfiguration.makeClientConfiguration()
             upstreamTLS.minimumTLSVersion = .tlsv12
@@ -61,9 +63,11 @@ struct Gateway {
                 redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(Int64(settings.upstreamTimeout)))))
             client = upstreamClient
             do {
-                proxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger, configuration: .init(
+                let reverseProxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger, configuration: .init(
                     trustedProxies: settings.trustedProxies, clientScheme: settings.externalScheme, responseTimeout: .seconds(settings.upstreamTimeout),
                     maximumBodyLength: Int64(settings.maxBody)))
+                proxy = reverseProxy
+                tunnel = try WebSocketTunnel(proxy: reverseProxy, upstreamTLS: upstreamTLS)
             } catch {
                 try? await upstreamClient.shutdown()
                 throw CLIFailure(message: "\(error)")
@@ -82,7 +86,7 @@ struct Gateway {
             server: server,
             configuration: .init(exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme),
             perRequest: perRequest, logger: logger))
-        router.add(middleware: GatewayMiddleware(proxy: proxy, localPaths: Set(localPaths)))
+        router.add(middleware: GatewayMiddleware(proxy: proxy, tunnel: tunnel, localPaths: Set(localPaths)))
         let jwksDocument = JSONWebKeySet.document(publishing: settings.publishedKeys)
         router.get("/.well-known/jwks.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: jwksDocument)))
@@ -115,9 +119,12 @@ struct Gateway {
         if certificates == nil, settings.listensBeyondLoopback {
             logger.warning("serving plain HTTP on \(settings.host): tokens and signatures cross the network readable; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1")
         }
+        // Requests that ask to switch protocols are answered by the same router, outside the
+        // HTTP server's own loop (GatewayHTTP1Channel).
+        let upgradeResponder = tunnel.map { _ in Self.upgradeResponder(router.buildResponder(), logger: logger) }
         let app = Application(
             router: router,
-            server: try self.serverBuilder(certificates),
+            server: try self.serverBuilder(certificates, upgradeResponder: upgradeResponder),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
@@ -151,20 +158,40 @@ struct Gateway {
 
     /// HTTP/1.1, or HTTPS with HTTP/2 by ALPN, guarded against clients that hold connections:
     /// head deadline, idle timeout, connection limit, head size.
-    func serverBuilder(_ certificates: TLSCertificates?) throws -> HTTPServerBuilder {
+    func serverBuilder(_ certificates: TLSCertificates?, upgradeResponder: (@Sendable (Request, any Channel) async -> Response)?) throws -> HTTPServerBuilder {
         let limit = ConnectionLimit(maximum: self.settings.maxConnections)
-        let headTimeout = TimeAmount.seconds(Int64(self.settings.headerTimeout))
-        let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestHeadGuard(timeout: headTimeout)],
-            idleTimeout: .seconds(Int64(self.settings.idleTimeout)),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: Self.maximumHeadLength, maxHeaderListSize: Self.maximumHeadLength, maxHeaderFieldCount: Self.maximumHeaderFields))
+        let limits = GatewayHTTP1Channel.Limits(
+            headTimeout: .seconds(Int64(self.settings.headerTimeout)), idleTimeout: .seconds(self.settings.idleTimeout),
+            maximumHeadLength: Self.maximumHeadLength, maximumHeaderFields: Self.maximumHeaderFields)
         guard let certificates else {
-            return HTTPServerBuilder { responder in ConnectionLimitedChannel(base: HTTP1Channel(responder: responder, configuration: http1), limit: limit) }
+            return HTTPServerBuilder { responder in
+                ConnectionLimitedChannel(base: GatewayHTTP1Channel(responder: responder, limits: limits, upgradeResponder: upgradeResponder), limit: limit)
+            }
         }
-        let tls = certificates.configuration
-        let http2 = HTTP2UpgradeChannel.Configuration(idleTimeout: .seconds(self.settings.idleTimeout), streamConfiguration: http1)
+        var tls = certificates.configuration
+        tls.applicationProtocols = NIOHTTP2SupportedALPNProtocols
+        let context = try NIOSSLContext(configuration: tls)
+        let http2 = HTTP2Channel.Configuration(idleTimeout: .seconds(self.settings.idleTimeout))
         return HTTPServerBuilder { responder in
-            ConnectionLimitedChannel(base: try HTTP2UpgradeChannel(tlsConfiguration: tls, configuration: http2, responder: responder), limit: limit)
+            ConnectionLimitedChannel(base: SecureGatewayChannel(
+                tls: context, http1: GatewayHTTP1Channel(responder: responder, limits: limits, upgradeResponder: upgradeResponder),
+                http2: HTTP2Channel(responder: responder, configuration: http2)), limit: limit)
+        }
+    }
+
+    /// The router's answer to a request outside Hummingbird's server loop: errors become their
+    /// responses as the server would make them.
+    static func upgradeResponder(_ responder: some HTTPResponder<CRTAuthRequestContext>, logger: Logger) -> @Sendable (Request, any Channel) async -> Response {
+        { request, channel in
+            let context = CRTAuthRequestContext(source: .init(channel: channel, logger: logger))
+            do {
+                return try await responder.respond(to: request, context: context)
+            } catch let error as any HTTPResponseError {
+                return (try? error.response(from: request, context: context)) ?? Response(status: error.status)
+            } catch {
+                logger.error("upgrade request failed", metadata: ["error": .string("\(error)")])
+                return Response(status: .internalServerError)
+            }
         }
     }
 
@@ -204,6 +231,8 @@ struct Gateway {
 struct GatewayMiddleware: RouterMiddleware {
     typealias Context = CRTAuthRequestContext
     let proxy: ReverseProxy?
+    /// Opens upstream connections for requests that switch protocols (with `proxy`).
+    let tunnel: WebSocketTunnel?
     /// Paths the gateway answers itself rather than proxying.
     let localPaths: Set<String>
 
@@ -218,6 +247,9 @@ struct GatewayMiddleware: RouterMiddleware {
         }
         // Requests without an identity here are for a --public-path (the middleware refused the rest).
         if let proxy, !self.localPaths.contains(path) {
+            if let attempt = UpgradeAttempt.current, let tunnel = self.tunnel {
+                return await tunnel.open(request, identity: context.identity, peer: context.remoteAddress, attempt: attempt)
+            }
             return await proxy.forward(request, identity: context.identity, peer: context.remoteAddress)
         }
         return try await next(request, context)

@@ -2,6 +2,9 @@
 # method, path (with query), headers and body. Prints "port N" once listening on loopback.
 # /redirect/STATUS?to=URL answers STATUS with Location: URL, /loop redirects to itself, and
 # /slow answers after 5 seconds, /cookies sets two cookies. With CERT KEY arguments it speaks HTTPS with that pair.
+# A WebSocket handshake (the websockets library's own protocol code, on this server's socket) is
+# accepted, with subprotocol echo.v1 when offered: the first message is the JSON echo of the
+# handshake request, then every message comes back as sent. /ws-refused refuses with 403.
 import json
 import ssl
 import sys
@@ -9,11 +12,16 @@ import time
 from urllib.parse import parse_qs, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from websockets.frames import Opcode
+from websockets.server import ServerProtocol
+
 
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def handle_any(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.websocket()
         length = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = b""
@@ -57,6 +65,48 @@ class Echo(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def websocket(self):
+        protocol = ServerProtocol(select_subprotocol=lambda _, offered: "echo.v1" if "echo.v1" in offered else None)
+        # The protocol reads the handshake itself: the head as it came, rebuilt from what
+        # http.server parsed.
+        head = [self.requestline] + ["%s: %s" % field for field in self.headers.items()]
+        protocol.receive_data(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        [request] = protocol.events_received()
+        if urlsplit(self.path).path == "/ws-refused":
+            response = protocol.reject(403, "no WebSocket here\n")
+        else:
+            response = protocol.accept(request)
+        protocol.send_response(response)
+        if response.status_code == 101:
+            protocol.send_text(json.dumps({
+                "method": self.command, "path": self.path,
+                "headers": [[k, v] for k, v in self.headers.items()], "body": "",
+            }).encode())
+        self.flush_protocol(protocol)
+        self.close_connection = True
+        if response.status_code != 101:
+            return
+        connection = self.connection
+        while True:
+            data = connection.recv(65536)
+            if data:
+                protocol.receive_data(data)
+            else:
+                protocol.receive_eof()
+            for frame in protocol.events_received():
+                if frame.opcode == Opcode.TEXT:
+                    protocol.send_text(frame.data)
+                elif frame.opcode == Opcode.BINARY:
+                    protocol.send_binary(frame.data)
+            self.flush_protocol(protocol)
+            if not data or protocol.close_expected():
+                return
+
+    def flush_protocol(self, protocol):
+        for chunk in protocol.data_to_send():
+            if chunk:
+                self.connection.sendall(chunk)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
