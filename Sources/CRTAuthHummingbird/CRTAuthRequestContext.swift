@@ -11,10 +11,13 @@ public struct CRTAuthRequestContext: AuthRequestContext, RemoteAddressRequestCon
     /// Who made the request, with which key and scheme; `nil` before authentication.
     public var identity: AuthenticatedIdentity?
     public let remoteAddress: SocketAddress?
+    /// The connection the request came on (the gateway takes it over for WebSocket tunnels).
+    package let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }

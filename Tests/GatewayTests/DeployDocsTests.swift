@@ -140,7 +140,7 @@ struct DeployDocsTests {
         #expect(headers["x-authenticated-user"] == ["alice"] && headers["x-authenticated-key"] == nil, "\(allowed.stdout)")
     }
 
-    @Test("nginx in front: crtauth curl with chap and RFC 9421 through nginx's TLS reach the API as alice; /metrics is hidden")
+    @Test("nginx in front: crtauth curl with chap and RFC 9421 and a WebSocket client through nginx's TLS reach the API as alice; /metrics is hidden")
     func inFront() throws {
         let enrolled = try GatewayTests.Enrolled(keyType: "ed25519")
         let upstream = try EchoUpstream(enrolled.dir)
@@ -158,5 +158,9 @@ struct DeployDocsTests {
         }
         let metrics = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", tls.certificate, base + "/metrics"])
         #expect(metrics.stdout == "404")
+        // A WebSocket through nginx and the gateway, with a token.
+        let token = try ClientCommandTests.client(["token", "--cacert", tls.certificate, base + "/"], agent: enrolled.agent, cache: enrolled.dir).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ws = try WebSocketTunnelTests.client("wss://127.0.0.1:\(port)/live", ["--ca", tls.certificate, "--header", "Authorization:chap:\(token)", "--message", "through nginx"])
+        #expect(ws["status"] as? Int == 101 && ws["echoed"] as? Bool == true && WebSocketTunnelTests.seenHeaders(ws)["x-authenticated-user"] == ["alice"], "\(ws)")
     }
 }

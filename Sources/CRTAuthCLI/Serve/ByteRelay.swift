@@ -19,12 +19,13 @@ final class ByteRelay: ChannelDuplexHandler, RemovableChannelHandler {
 
     private init() {}
 
-    /// Joins `first` and `second` (both on one event loop, called on it) and starts reading both.
-    static func join(_ first: any Channel, _ second: any Channel) throws {
+    /// Joins `first` (its relay placed after `handler`) and `second` (at its end), both on one
+    /// event loop and called on it, and starts reading both.
+    static func join(_ first: any Channel, _ second: any Channel, after handler: any ChannelHandler) throws {
         let (one, other) = (ByteRelay(), ByteRelay())
         one.partner = other
         other.partner = one
-        try first.pipeline.syncOperations.addHandler(one)
+        try first.pipeline.syncOperations.addHandler(one, position: .after(handler))
         try second.pipeline.syncOperations.addHandler(other)
         try first.syncOptions?.setOption(.autoRead, value: true)
         try second.syncOptions?.setOption(.autoRead, value: true)

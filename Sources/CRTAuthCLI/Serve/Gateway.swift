@@ -119,12 +119,9 @@ struct Gateway {
         if certificates == nil, settings.listensBeyondLoopback {
             logger.warning("serving plain HTTP on \(settings.host): tokens and signatures cross the network readable; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1")
         }
-        // Requests that ask to switch protocols are answered by the same router, outside the
-        // HTTP server's own loop (GatewayHTTP1Channel).
-        let upgradeResponder = tunnel.map { _ in Self.upgradeResponder(router.buildResponder(), logger: logger) }
         let app = Application(
             router: router,
-            server: try self.serverBuilder(certificates, upgradeResponder: upgradeResponder),
+            server: try self.serverBuilder(certificates),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
@@ -158,14 +155,14 @@ struct Gateway {
 
     /// HTTP/1.1, or HTTPS with HTTP/2 by ALPN, guarded against clients that hold connections:
     /// head deadline, idle timeout, connection limit, head size.
-    func serverBuilder(_ certificates: TLSCertificates?, upgradeResponder: (@Sendable (Request, any Channel) async -> Response)?) throws -> HTTPServerBuilder {
+    func serverBuilder(_ certificates: TLSCertificates?) throws -> HTTPServerBuilder {
         let limit = ConnectionLimit(maximum: self.settings.maxConnections)
         let limits = GatewayHTTP1Channel.Limits(
             headTimeout: .seconds(Int64(self.settings.headerTimeout)), idleTimeout: .seconds(self.settings.idleTimeout),
             maximumHeadLength: Self.maximumHeadLength, maximumHeaderFields: Self.maximumHeaderFields)
         guard let certificates else {
             return HTTPServerBuilder { responder in
-                ConnectionLimitedChannel(base: GatewayHTTP1Channel(responder: responder, limits: limits, upgradeResponder: upgradeResponder), limit: limit)
+                ConnectionLimitedChannel(base: GatewayHTTP1Channel(responder: responder, limits: limits), limit: limit)
             }
         }
         var tls = certificates.configuration
@@ -174,24 +171,8 @@ struct Gateway {
         let http2 = HTTP2Channel.Configuration(idleTimeout: .seconds(self.settings.idleTimeout))
         return HTTPServerBuilder { responder in
             ConnectionLimitedChannel(base: SecureGatewayChannel(
-                tls: context, http1: GatewayHTTP1Channel(responder: responder, limits: limits, upgradeResponder: upgradeResponder),
+                tls: context, http1: GatewayHTTP1Channel(responder: responder, limits: limits),
                 http2: HTTP2Channel(responder: responder, configuration: http2)), limit: limit)
-        }
-    }
-
-    /// The router's answer to a request outside Hummingbird's server loop: errors become their
-    /// responses as the server would make them.
-    static func upgradeResponder(_ responder: some HTTPResponder<CRTAuthRequestContext>, logger: Logger) -> @Sendable (Request, any Channel) async -> Response {
-        { request, channel in
-            let context = CRTAuthRequestContext(source: .init(channel: channel, logger: logger))
-            do {
-                return try await responder.respond(to: request, context: context)
-            } catch let error as any HTTPResponseError {
-                return (try? error.response(from: request, context: context)) ?? Response(status: error.status)
-            } catch {
-                logger.error("upgrade request failed", metadata: ["error": .string("\(error)")])
-                return Response(status: .internalServerError)
-            }
         }
     }
 
@@ -247,8 +228,8 @@ struct GatewayMiddleware: RouterMiddleware {
         }
         // Requests without an identity here are for a --public-path (the middleware refused the rest).
         if let proxy, !self.localPaths.contains(path) {
-            if let attempt = UpgradeAttempt.current, let tunnel = self.tunnel {
-                return await tunnel.open(request, identity: context.identity, peer: context.remoteAddress, attempt: attempt)
+            if let tunnel = self.tunnel, await WebSocketTunnel.wanted(request, on: context.channel) {
+                return await tunnel.open(request, identity: context.identity, peer: context.remoteAddress, channel: context.channel)
             }
             return await proxy.forward(request, identity: context.identity, peer: context.remoteAddress)
         }
