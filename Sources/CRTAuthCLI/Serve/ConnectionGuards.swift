@@ -1,9 +1,7 @@
-import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 import Synchronization
 
 /// Per HTTP/1.1 connection: the request head must be complete within `timeout` of the
