@@ -27,9 +27,12 @@ struct WebSocketTunnel: Sendable {
     }
 
     /// Whether `request`, on `channel`, is one to tunnel: it names a protocol to switch to and
-    /// came over HTTP/1.1 (HTTP/2 has no `Upgrade`).
+    /// came over HTTP/1.1 (HTTP/2 has no `Upgrade`), with `Connection: upgrade` as RFC 9110 §7.8
+    /// requires (NIO's decoder then holds what follows the head instead of parsing it).
     static func wanted(_ request: Request, on channel: any Channel) async -> Bool {
-        guard request.headers[.upgrade] != nil else { return false }
+        guard request.headers[.upgrade] != nil,
+              request.headers[values: .connection].contains(where: { $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "upgrade" } })
+        else { return false }
         let http1 = channel.eventLoop.submit { (try? channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)) != nil }
         return (try? await http1.get()) ?? false
     }
