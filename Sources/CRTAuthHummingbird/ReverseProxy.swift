@@ -115,11 +115,7 @@ public struct ReverseProxy: Sendable {
         do {
             let timeout = self.configuration.responseTimeout.components
             let upstream = try await self.client.execute(outbound, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000), logger: self.logger)
-            var headers = HTTPFields()
-            let droppedBack = Self.droppedHeaders(upstream.headers)
-            for (name, value) in upstream.headers where !droppedBack.contains(name.lowercased()) {
-                if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
-            }
+            let headers = Self.passedBack(upstream.headers)
             let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)
             if request.method == .head { return Response(status: status, headers: headers) }
             return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
@@ -188,20 +184,28 @@ public struct ReverseProxy: Sendable {
 
     /// Hop-by-hop names plus those listed in `Connection`, plus the identity headers, lower-cased.
     static func droppedHeaders(_ headers: HTTPFields) -> Set<String> {
-        var names = Self.hopByHop.union(Self.identityHeaders.map(\.canonicalName))
-        for value in headers[values: .connection] {
-            for name in value.split(separator: ",") { names.insert(name.trimmingCharacters(in: .whitespaces).lowercased()) }
-        }
-        return names
+        Self.hopByHop.union(Self.identityHeaders.map(\.canonicalName)).union(Self.connectionOptions(headers[values: .connection]))
     }
 
-    package static func droppedHeaders(_ headers: HTTPHeaders) -> Set<String> {
-        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
-        var names = headers["transfer-encoding"].isEmpty ? Self.hopByHop : Self.hopByHop.union(["content-length"])
-        for value in headers["connection"] {
-            for name in value.split(separator: ",") { names.insert(name.trimmingCharacters(in: .whitespaces).lowercased()) }
+    /// The lower-cased options of `Connection` field values (RFC 9110 §7.6.1).
+    package static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
+        Set(values.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
+    }
+
+    /// An upstream's response fields as passed back to the client: hop-by-hop ones dropped.
+    package static func passedBack(_ headers: HTTPHeaders) -> HTTPFields {
+        let dropped = Self.droppedHeaders(headers)
+        var fields = HTTPFields()
+        for (name, value) in headers where !dropped.contains(name.lowercased()) {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
-        return names
+        return fields
+    }
+
+    static func droppedHeaders(_ headers: HTTPHeaders) -> Set<String> {
+        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
+        let names = headers["transfer-encoding"].isEmpty ? Self.hopByHop : Self.hopByHop.union(["content-length"])
+        return names.union(Self.connectionOptions(headers["connection"]))
     }
 }
 

@@ -30,9 +30,7 @@ struct WebSocketTunnel: Sendable {
     /// came over HTTP/1.1 (HTTP/2 has no `Upgrade`), with `Connection: upgrade` as RFC 9110 §7.8
     /// requires (NIO's decoder then holds what follows the head instead of parsing it).
     static func wanted(_ request: Request, on channel: any Channel) async -> Bool {
-        guard request.headers[.upgrade] != nil,
-              request.headers[values: .connection].contains(where: { $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "upgrade" } })
-        else { return false }
+        guard request.headers[.upgrade] != nil, ReverseProxy.connectionOptions(request.headers[values: .connection]).contains("upgrade") else { return false }
         let http1 = channel.eventLoop.submit { (try? channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)) != nil }
         return (try? await http1.get()) ?? false
     }
@@ -52,16 +50,21 @@ struct WebSocketTunnel: Sendable {
             case .switched(let answer, let upstream):
                 // A client gone meanwhile leaves nothing open.
                 channel.closeFuture.whenComplete { _ in upstream.close(promise: nil) }
-                var fields = Self.passedBack(answer.headers)
+                var fields = ReverseProxy.passedBack(answer.headers)
                 fields[.connection] = "upgrade"
                 fields[.upgrade] = answer.headers.first(name: "upgrade") ?? "websocket"
-                return Response(status: .switchingProtocols, headers: fields, body: ResponseBody { _ in
-                    // The 101 is on its way; from here on the connection carries the new protocol.
-                    try await channel.eventLoop.submit { try Self.join(channel, upstream) }.get()
-                    try await channel.closeFuture.get()
-                })
+                // The connection switches as the 101 leaves, whenever Hummingbird writes it.
+                let armed = channel.eventLoop.submit {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(SwitchOnResponseHead(upstream: upstream), position: .after(pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
+                }
+                guard (try? await armed.get()) != nil else {
+                    upstream.close(promise: nil)
+                    return ReverseProxy.text(.badGateway, "Bad Gateway: the connection could not be switched")
+                }
+                return Response(status: .switchingProtocols, headers: fields, body: ResponseBody { _ in try await channel.closeFuture.get() })
             case .refused(let answer, let body):
-                return Response(status: .init(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase), headers: Self.passedBack(answer.headers), body: .init(byteBuffer: body))
+                return Response(status: .init(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase), headers: ReverseProxy.passedBack(answer.headers), body: .init(byteBuffer: body))
             }
         } catch UpstreamProtocolSwitch.Failure.timedOut {
             return ReverseProxy.text(.gatewayTimeout, "Gateway Timeout: the upstream did not answer in time")
@@ -78,6 +81,7 @@ struct WebSocketTunnel: Sendable {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
         try ByteRelay.join(channel, upstream, after: decoder)
+        _ = try pipeline.removeHandler(pipeline.handler(type: SwitchOnResponseHead.self))
         _ = try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self))
         // Both decoders hand on what they held on a later turn of the loop, without a read completing.
         let held = [pipeline.removeHandler(decoder), try UpstreamProtocolSwitch.stripHTTP(from: upstream)]
@@ -86,14 +90,24 @@ struct WebSocketTunnel: Sendable {
             upstream.flush()
         }
     }
+}
 
-    /// The upstream's header fields less hop-by-hop ones and any framing.
-    static func passedBack(_ headers: HTTPHeaders) -> HTTPFields {
-        let dropped = ReverseProxy.droppedHeaders(headers).union(["content-length"])
-        var fields = HTTPFields()
-        for (name, value) in headers where !dropped.contains(name.lowercased()) {
-            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+/// Waits in the client connection's pipeline for the 101 to pass on its way out, then joins the
+/// connection to the upstream (``WebSocketTunnel/join(_:_:)``): the switch happens exactly
+/// after the last HTTP the client is sent, however the response writer schedules it.
+final class SwitchOnResponseHead: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let upstream: any Channel
+
+    init(upstream: any Channel) { self.upstream = upstream }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .head(let head) = self.unwrapOutboundIn(data), head.status == .switchingProtocols else {
+            return context.write(data, promise: promise)
         }
-        return fields
+        context.writeAndFlush(data, promise: promise)
+        do { try WebSocketTunnel.join(context.channel, self.upstream) } catch { context.close(promise: nil) }
     }
 }
