@@ -12,7 +12,12 @@ public struct ChapTokenAuthenticator: RequestAuthenticator {
     public init(server: @escaping @Sendable () -> AuthServer) { self.server = server }
 
     public func authenticate(_ request: RequestView, now: UInt64) async throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
-        let values = request.values("Authorization")
+        try self.authenticate(authorization: request.values("Authorization"), now: now)
+    }
+
+    /// The same decision from the request's `Authorization` values alone, without suspending
+    /// (a token needs no store): `nil` when none holds a chap token.
+    public func authenticate(authorization values: [String], now: UInt64) throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
         guard let first = values.first, let token = ChapAuthorization.token(in: first) else { return nil }
         guard values.count == 1 else { throw CRTAuthError(.malformed, "more than one Authorization header") }
         let outcome: AuthenticationOutcome<String>

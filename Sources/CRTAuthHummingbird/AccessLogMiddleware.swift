@@ -50,7 +50,7 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The parts of a line known before the answer.
-    struct Line: Sendable {
+    package struct Line: Sendable {
         let logger: Logger
         let record: AccessRecord
         let started: ContinuousClock.Instant
@@ -58,7 +58,16 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let path: String
         let peer: SocketAddress?
 
-        func write(status: Int, bytes: Int) {
+        package init(logger: Logger, record: AccessRecord, started: ContinuousClock.Instant, method: String, path: String, peer: SocketAddress?) {
+            self.logger = logger
+            self.record = record
+            self.started = started
+            self.method = method
+            self.path = path
+            self.peer = peer
+        }
+
+        package func write(status: Int, bytes: Int) {
             let elapsed = ContinuousClock.now - self.started
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             let fraction = String(micros % 1_000_000)

@@ -23,7 +23,7 @@ public final class AccessRecord: Sendable {
 
     public var fields: Fields { self.state.withLock { $0 } }
 
-    func note(scheme: IdentityScheme?, user: String?, key: String?, refusal: String?) {
+    package func note(scheme: IdentityScheme?, user: String?, key: String?, refusal: String?) {
         self.state.withLock { $0 = Fields(user: user, key: key, scheme: scheme, refusal: refusal) }
     }
 }

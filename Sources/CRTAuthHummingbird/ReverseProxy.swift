@@ -64,7 +64,7 @@ public struct ReverseProxy: Sendable {
     /// The same, taken apart, for connections made without the HTTP client.
     package let endpoint: Endpoint
     let client: HTTPClient
-    let logger: Logger
+    package let logger: Logger
     package let configuration: Configuration
 
     /// The upstream's address, for connections made without the HTTP client (WebSocket tunnels).
@@ -105,7 +105,7 @@ public struct ReverseProxy: Sendable {
         if !target.hasPrefix("/") { target = "/" + target }
         var outbound = HTTPClientRequest(url: self.base + target)
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        outbound.headers = self.upstreamHeaders(request, identity: identity, peer: peer)
+        outbound.headers = self.upstreamHeaders(request.head, identity: identity, peer: peer)
         let length = request.headers[.contentLength].flatMap { Int64($0) }
         let maximum = self.configuration.maximumBodyLength
         if let length, length > maximum { return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes") }
@@ -125,22 +125,29 @@ public struct ReverseProxy: Sendable {
             return Self.text(.badRequest, "Bad Request: the request body could not be read")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             self.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.configuration.responseTimeout)")])
-            return Self.text(.gatewayTimeout, "Gateway Timeout: the upstream did not answer in time")
+            return Self.text(.gatewayTimeout, Self.gatewayTimeoutMessage)
         } catch {
             self.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
-            return Self.text(.badGateway, "Bad Gateway: the upstream did not answer")
+            return Self.text(.badGateway, Self.badGatewayMessage)
         }
     }
 
-    /// The header fields sent upstream for `request`: the client's, less hop-by-hop ones, the
-    /// credential and forged identity or (from an untrusted peer) forwarding fields; plus the
-    /// identity and this hop's forwarding fields. No `Host`: the upstream's is set by the sender.
-    package func upstreamHeaders(_ request: Request, identity: AuthenticatedIdentity?, peer: SocketAddress?) -> HTTPHeaders {
+    /// The answers of a proxy whose upstream failed.
+    package static let badGatewayMessage = "Bad Gateway: the upstream did not answer"
+    package static let gatewayTimeoutMessage = "Gateway Timeout: the upstream did not answer in time"
+
+    /// The header fields sent upstream for a request with head `request`: the client's, less
+    /// hop-by-hop ones, the credential and forged identity or (from an untrusted peer)
+    /// forwarding fields; plus the identity and this hop's forwarding fields. No `Host`: the
+    /// upstream's is set by the sender.
+    package func upstreamHeaders(_ request: HTTPRequest, identity: AuthenticatedIdentity?, peer: SocketAddress?) -> HTTPHeaders {
         var headers = HTTPHeaders()
+        headers.reserveCapacity(request.headerFields.count + 8)
         let trusted = peer.map { peer in self.configuration.trustedProxies.contains { $0.contains(peer) } } ?? false
-        var dropped = Self.droppedHeaders(request.headers)
-        if !trusted { dropped.formUnion(Self.forwarding) }
-        for field in request.headers where !dropped.contains(field.name.canonicalName) {
+        var dropped = trusted ? Self.droppedFromClients : Self.droppedFromUntrustedClients
+        let options = request.headerFields[values: .connection]
+        if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
+        for field in request.headerFields where !dropped.contains(field.name.canonicalName) {
             // The credential stays here: a token (chap) or a JWT is of no use upstream.
             if identity?.scheme.usesAuthorizationHeader == true && field.name == .authorization { continue }
             headers.add(name: field.name.rawName, value: field.value)
@@ -154,9 +161,9 @@ public struct ReverseProxy: Sendable {
 
     /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
     /// copies were kept above only from a trusted proxy, and are extended here.
-    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: Request, peer: SocketAddress?) {
+    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: HTTPRequest, peer: SocketAddress?) {
         let address = peer?.ipAddress
-        let host = request.head.authority
+        let host = request.authority
         if let address {
             let prior = headers["X-Forwarded-For"].joined(separator: ", ")
             headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.isEmpty ? address : prior + ", " + address)
@@ -182,10 +189,11 @@ public struct ReverseProxy: Sendable {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
-    /// Hop-by-hop names plus those listed in `Connection`, plus the identity headers, lower-cased.
-    static func droppedHeaders(_ headers: HTTPFields) -> Set<String> {
-        Self.hopByHop.union(Self.identityHeaders.map(\.canonicalName)).union(Self.connectionOptions(headers[values: .connection]))
-    }
+    /// Lower-cased names of a client's fields never passed on: hop-by-hop ones and the identity
+    /// headers (plus, each time, those its `Connection` lists).
+    static let droppedFromClients = hopByHop.union(identityHeaders.map(\.canonicalName))
+    /// The same for a peer that is not a trusted proxy: its forwarding fields too.
+    static let droppedFromUntrustedClients = droppedFromClients.union(forwarding)
 
     /// The lower-cased options of `Connection` field values (RFC 9110 §7.6.1).
     package static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
@@ -194,18 +202,18 @@ public struct ReverseProxy: Sendable {
 
     /// An upstream's response fields as passed back to the client: hop-by-hop ones dropped.
     package static func passedBack(_ headers: HTTPHeaders) -> HTTPFields {
-        let dropped = Self.droppedHeaders(headers)
+        var dropped = Self.hopByHop
+        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
+        if headers.contains(name: "transfer-encoding") { dropped.insert("content-length") }
+        let options = headers["connection"]
+        if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
         var fields = HTTPFields()
-        for (name, value) in headers where !dropped.contains(name.lowercased()) {
-            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        fields.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            guard let name = HTTPField.Name(name), !dropped.contains(name.canonicalName) else { continue }
+            fields.append(HTTPField(name: name, value: value))
         }
         return fields
-    }
-
-    static func droppedHeaders(_ headers: HTTPHeaders) -> Set<String> {
-        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
-        let names = headers["transfer-encoding"].isEmpty ? Self.hopByHop : Self.hopByHop.union(["content-length"])
-        return names.union(Self.connectionOptions(headers["connection"]))
     }
 }
 

@@ -48,6 +48,7 @@ struct Gateway {
         var client: HTTPClient?
         var proxy: ReverseProxy?
         var tunnel: WebSocketTunnel?
+        var pool: UpstreamConnectionPool?
         if let upstream = self.settings.upstream {
             var upstreamTLS = TLSConfiguration.makeClientConfiguration()
             upstreamTLS.minimumTLSVersion = .tlsv12
@@ -67,7 +68,9 @@ struct Gateway {
                     trustedProxies: settings.trustedProxies, clientScheme: settings.externalScheme, responseTimeout: .seconds(settings.upstreamTimeout),
                     maximumBodyLength: Int64(settings.maxBody)))
                 proxy = reverseProxy
-                tunnel = try WebSocketTunnel(proxy: reverseProxy, upstreamTLS: upstreamTLS)
+                let upstreamContext = reverseProxy.endpoint.secure ? try NIOSSLContext(configuration: upstreamTLS) : nil
+                tunnel = WebSocketTunnel(proxy: reverseProxy, tls: upstreamContext)
+                pool = UpstreamConnectionPool(endpoint: reverseProxy.endpoint, tls: upstreamContext)
             } catch {
                 try? await upstreamClient.shutdown()
                 throw CLIFailure(message: "\(error)")
@@ -81,11 +84,17 @@ struct Gateway {
         let localPaths = ["/.well-known/jwks.json"] + (separateAdmin ? [] : ["/healthz", "/metrics"])
         let router = Router(context: CRTAuthRequestContext.self)
         if let accessLogger { router.add(middleware: AccessLogMiddleware(logger: accessLogger)) }
-        router.add(middleware: RequestMetricsMiddleware(routes: Set(localPaths + ["/_auth", "/_auth/check"] + (proxy == nil ? ["/whoami"] : [])), proxying: proxy != nil))
-        router.add(middleware: CRTAuthMiddleware(
-            server: server,
-            configuration: .init(exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme),
-            perRequest: perRequest, logger: logger))
+        let metrics = RequestMetrics(routes: Set(localPaths + ["/_auth", "/_auth/check"] + (proxy == nil ? ["/whoami"] : [])), proxying: proxy != nil)
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        let authentication = CRTAuthMiddleware<CRTAuthRequestContext>.Configuration(
+            exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme)
+        router.add(middleware: CRTAuthMiddleware(server: server, configuration: authentication, perRequest: perRequest, logger: logger))
+        // Requests with a token skip the router: chap decides first whenever it is on.
+        let fastPath = settings.schemes.contains(.chap) ? GatewayFastPath.Configuration(
+            chap: ChapTokenAuthenticator(server: { server.current }), clock: { UInt64(Date().timeIntervalSince1970) },
+            handshakePath: authentication.handshakePath, routerPaths: ExemptPaths(authentication.exemptPaths),
+            upstream: proxy.flatMap { proxy in pool.map { .proxy(proxy, $0) } } ?? .none,
+            accessLogger: accessLogger, metrics: metrics, logger: logger) : nil
         router.add(middleware: GatewayMiddleware(proxy: proxy, tunnel: tunnel, localPaths: Set(localPaths)))
         let jwksDocument = JSONWebKeySet.document(publishing: settings.publishedKeys)
         router.get("/.well-known/jwks.json") { _, _ in
@@ -121,7 +130,7 @@ struct Gateway {
         }
         let app = Application(
             router: router,
-            server: try self.serverBuilder(certificates),
+            server: try self.serverBuilder(certificates, fastPath: fastPath),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
@@ -155,14 +164,14 @@ struct Gateway {
 
     /// HTTP/1.1, or HTTPS with HTTP/2 by ALPN, guarded against clients that hold connections:
     /// head deadline, idle timeout, connection limit, head size.
-    func serverBuilder(_ certificates: TLSCertificates?) throws -> HTTPServerBuilder {
+    func serverBuilder(_ certificates: TLSCertificates?, fastPath: GatewayFastPath.Configuration?) throws -> HTTPServerBuilder {
         let limit = ConnectionLimit(maximum: self.settings.maxConnections)
         let limits = GatewayHTTP1Channel.Limits(
             headTimeout: .seconds(Int64(self.settings.headerTimeout)), idleTimeout: .seconds(self.settings.idleTimeout),
             maximumHeadLength: Self.maximumHeadLength, maximumHeaderFields: Self.maximumHeaderFields)
         guard let certificates else {
             return HTTPServerBuilder { responder in
-                ConnectionLimitedChannel(base: GatewayHTTP1Channel(responder: responder, limits: limits), limit: limit)
+                ConnectionLimitedChannel(base: GatewayHTTP1Channel(responder: responder, limits: limits, fastPath: fastPath), limit: limit)
             }
         }
         var tls = certificates.configuration
@@ -171,7 +180,7 @@ struct Gateway {
         let http2 = HTTP2Channel.Configuration(idleTimeout: .seconds(self.settings.idleTimeout))
         return HTTPServerBuilder { responder in
             ConnectionLimitedChannel(base: SecureGatewayChannel(
-                tls: context, http1: GatewayHTTP1Channel(responder: responder, limits: limits),
+                tls: context, http1: GatewayHTTP1Channel(responder: responder, limits: limits, fastPath: fastPath),
                 http2: HTTP2Channel(responder: responder, configuration: http2)), limit: limit)
         }
     }
@@ -239,10 +248,13 @@ struct GatewayMiddleware: RouterMiddleware {
     /// `{"key":…,"scheme":…,"user":…}` (`key` only when the request proved one). Written by
     /// hand: this answers every request of a gateway without an upstream.
     static func whoami(_ identity: AuthenticatedIdentity) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: Self.whoamiJSON(identity))))
+    }
+
+    static func whoamiJSON(_ identity: AuthenticatedIdentity) -> String {
         var json = "{"
         if let key = identity.keyFingerprint { json += #""key":"# + jsonStringLiteral(key) + "," }
-        json += #""scheme":"# + jsonStringLiteral(identity.scheme.name) + #","user":"# + jsonStringLiteral(identity.username) + "}\n"
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+        return json + #""scheme":"# + jsonStringLiteral(identity.scheme.name) + #","user":"# + jsonStringLiteral(identity.username) + "}\n"
     }
 }
 

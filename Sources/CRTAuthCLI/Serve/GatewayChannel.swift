@@ -10,8 +10,9 @@ import NIOSSL
 
 /// The gateway's HTTP/1.1 connections: Hummingbird's request handling behind a guard on the
 /// request head (``RequestHeadGuard``), placed right after NIO's decoder, where it sees bytes
-/// arrive and parser errors before Hummingbird does; and a pipeline that ``WebSocketTunnel``
-/// can take over. Hummingbird's own HTTP/1.1 channel puts added handlers after its codec.
+/// arrive and parser errors before Hummingbird does; ``GatewayFastPath`` in front of the
+/// router; and a pipeline that ``WebSocketTunnel`` can take over. Hummingbird's own HTTP/1.1
+/// channel puts added handlers after its codec.
 struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     struct Limits: Sendable {
         var headTimeout: TimeAmount
@@ -24,6 +25,8 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let limits: Limits
+    /// Token-carrying requests answered without the router, when set.
+    let fastPath: GatewayFastPath.Configuration?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>> {
         channel.eventLoop.makeCompletedFuture {
@@ -41,6 +44,7 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try pipeline.addHandler(RequestHeadGuard(timeout: self.limits.headTimeout))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: self.limits.idleTimeout, logger: logger))
+            if let fastPath = self.fastPath { try pipeline.addHandler(GatewayFastPath(configuration: fastPath)) }
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }

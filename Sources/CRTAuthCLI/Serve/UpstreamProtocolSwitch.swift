@@ -1,7 +1,6 @@
 import CRTAuthHummingbird
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import NIOSSL
 
 /// Asks the upstream to switch protocols (a WebSocket handshake passed on): one connection of
@@ -30,7 +29,6 @@ struct UpstreamProtocolSwitch: Sendable {
 
     /// Longest refusal body passed back; a longer one is a bad answer (502).
     static let maximumRefusalBody = 64 * 1024
-    static let connectTimeout = TimeAmount.seconds(5)
 
     let endpoint: ReverseProxy.Endpoint
     /// For an `https://` upstream.
@@ -42,21 +40,9 @@ struct UpstreamProtocolSwitch: Sendable {
         let endpoint = self.endpoint, tls = self.tls, timeout = self.responseTimeout
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: eventLoop)
-                .connectTimeout(Self.connectTimeout)
-                .channelOption(.allowRemoteHalfClosure, value: true)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if let tls {
-                            // SNI names a host, never an address.
-                            let name = endpoint.host.isIPAddress ? nil : endpoint.host
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name))
-                        }
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
-                        try channel.pipeline.syncOperations.addHandler(SwitchAnswerReader(answer: answer, timeout: timeout))
-                    }
-                }
-                .connect(host: endpoint.host, port: endpoint.port).get()
+            channel = try await endpoint.connect(on: eventLoop, tls: tls, leftOverBytes: .forwardBytes) { channel in
+                try channel.pipeline.syncOperations.addHandler(SwitchAnswerReader(answer: answer, timeout: timeout))
+            }.get()
         } catch {
             answer.fail(Failure.unreachable(error))
             throw Failure.unreachable(error)

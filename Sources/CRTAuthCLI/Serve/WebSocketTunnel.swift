@@ -19,10 +19,10 @@ struct WebSocketTunnel: Sendable {
     let proxy: ReverseProxy
     let upstream: UpstreamProtocolSwitch
 
-    init(proxy: ReverseProxy, upstreamTLS: TLSConfiguration) throws {
+    init(proxy: ReverseProxy, tls: NIOSSLContext?) {
         self.proxy = proxy
         self.upstream = UpstreamProtocolSwitch(
-            endpoint: proxy.endpoint, tls: proxy.endpoint.secure ? try NIOSSLContext(configuration: upstreamTLS) : nil,
+            endpoint: proxy.endpoint, tls: tls,
             responseTimeout: .nanoseconds(Int64(proxy.configuration.responseTimeout.components.seconds) * 1_000_000_000))
     }
 
@@ -38,7 +38,7 @@ struct WebSocketTunnel: Sendable {
     /// The upstream's answer to `request` (sent with the identity and forwarding fields the proxy
     /// sets); a 101 whose body is the tunnel over `channel`.
     func open(_ request: Request, identity: AuthenticatedIdentity?, peer: SocketAddress?, channel: any Channel) async -> Response {
-        var headers = self.proxy.upstreamHeaders(request, identity: identity, peer: peer)
+        var headers = self.proxy.upstreamHeaders(request.head, identity: identity, peer: peer)
         headers.replaceOrAdd(name: "Host", value: self.upstream.endpoint.authority)
         headers.replaceOrAdd(name: "Connection", value: "Upgrade")
         headers.replaceOrAdd(name: "Upgrade", value: request.headers[.upgrade] ?? "websocket")

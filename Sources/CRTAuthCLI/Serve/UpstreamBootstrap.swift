@@ -1,0 +1,32 @@
+import CRTAuthHummingbird
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+extension ReverseProxy.Endpoint {
+    /// Longest wait for the upstream to accept a connection.
+    static let connectTimeout = TimeAmount.seconds(5)
+
+    /// A new connection to the upstream on `eventLoop`: TLS (SNI for a name, never for an
+    /// address) when `tls` is given, then NIO's HTTP/1.1 client codec, then what `configure` adds.
+    func connect(on eventLoop: any EventLoop, tls: NIOSSLContext?, leftOverBytes: RemoveAfterUpgradeStrategy = .dropBytes,
+                 configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
+        let host = self.host
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(Self.connectTimeout)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host.isIPAddress ? nil : host))
+                    }
+                    // Header fields come from HTTPTypes, already validated.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: leftOverBytes, enableOutboundHeaderValidation: false)
+                    try configure(channel)
+                }
+            }
+            .connect(host: host, port: self.port)
+    }
+}
