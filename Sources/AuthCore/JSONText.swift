@@ -6,6 +6,8 @@ package func jsonStringLiteral(_ text: String, asciiOnly: Bool = false) -> Strin
         let hex = String(unit, radix: 16)
         return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
+    // Most text needs no escape at all: copied as it stands.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && (!asciiOnly || $0 < 0x7F) }) { return "\"" + text + "\"" }
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {

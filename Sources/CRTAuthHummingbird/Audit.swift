@@ -35,10 +35,20 @@ struct Audit: Sendable {
 
     /// Printable ASCII only (others as `\u{…}`), at most ``maximumLoggedLength`` characters.
     static func escaped(_ text: String, limit: Int = maximumLoggedLength) -> String {
+        func plain(_ value: UInt32) -> Bool { value >= 0x20 && value < 0x7F && value != 0x5C }
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ plain(UInt32($0)) }) { return text }
         var out = ""
+        var count = 0
         for scalar in text.unicodeScalars {
-            if out.count >= limit { out += "…"; break }
-            if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\" { out.unicodeScalars.append(scalar) } else { out += "\\u{\(String(scalar.value, radix: 16))}" }
+            if count >= limit { out += "…"; break }
+            if plain(scalar.value) {
+                out.unicodeScalars.append(scalar)
+                count += 1
+            } else {
+                let escape = "\\u{\(String(scalar.value, radix: 16))}"
+                out += escape
+                count += escape.count
+            }
         }
         return out
     }

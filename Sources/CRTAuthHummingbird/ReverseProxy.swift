@@ -155,34 +155,41 @@ public struct ReverseProxy: Sendable {
         if let identity {
             for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
         }
-        self.setForwardingHeaders(&headers, request: request, peer: peer)
+        self.setForwardingHeaders(&headers, request: request, peer: peer, extending: trusted)
         return headers
     }
 
     /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
-    /// copies were kept above only from a trusted proxy, and are extended here.
-    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: HTTPRequest, peer: SocketAddress?) {
+    /// copies were kept above only from a trusted proxy, and are then extended here.
+    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: HTTPRequest, peer: SocketAddress?, extending: Bool) {
         let address = peer?.ipAddress
         let host = request.authority
+        func prior(_ name: String) -> String { extending ? headers[name].joined(separator: ", ") : "" }
         if let address {
-            let prior = headers["X-Forwarded-For"].joined(separator: ", ")
+            let prior = prior("X-Forwarded-For")
             headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.isEmpty ? address : prior + ", " + address)
         }
-        if headers["X-Forwarded-Proto"].isEmpty { headers.add(name: "X-Forwarded-Proto", value: self.configuration.clientScheme) }
-        if let host, headers["X-Forwarded-Host"].isEmpty { headers.add(name: "X-Forwarded-Host", value: host) }
-        var element: [String] = []
-        if let address { element.append("for=" + (address.contains(":") ? "\"[\(address)]\"" : address)) }
-        if let host { element.append("host=" + Self.forwardedValue(host)) }
-        element.append("proto=" + self.configuration.clientScheme)
-        let prior = headers["Forwarded"].joined(separator: ", ")
-        headers.replaceOrAdd(name: "Forwarded", value: (prior.isEmpty ? "" : prior + ", ") + element.joined(separator: ";"))
+        if prior("X-Forwarded-Proto").isEmpty { headers.add(name: "X-Forwarded-Proto", value: self.configuration.clientScheme) }
+        if let host, prior("X-Forwarded-Host").isEmpty { headers.add(name: "X-Forwarded-Host", value: host) }
+        var element = ""
+        if let address { element += "for=" + (address.contains(":") ? "\"[\(address)]\";" : address + ";") }
+        if let host { element += "host=" + Self.forwardedValue(host) + ";" }
+        element += "proto=" + self.configuration.clientScheme
+        let forwarded = prior("Forwarded")
+        headers.replaceOrAdd(name: "Forwarded", value: forwarded.isEmpty ? element : forwarded + ", " + element)
         headers.add(name: "Via", value: "1.1 crtauth")
     }
 
     /// A `Forwarded` value: a token as it stands, anything else quoted (RFC 7239 §4).
     static func forwardedValue(_ value: String) -> String {
         let token = value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }
-        return token ? value : "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        if token { return value }
+        var quoted = "\""
+        for character in value.unicodeScalars {
+            if character == "\\" || character == "\"" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(character)
+        }
+        return quoted + "\""
     }
 
     package static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
@@ -197,7 +204,15 @@ public struct ReverseProxy: Sendable {
 
     /// The lower-cased options of `Connection` field values (RFC 9110 §7.6.1).
     package static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
-        Set(values.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
+        var options = Set<String>()
+        for value in values {
+            for option in value.utf8.split(separator: UInt8(ascii: ",")) {
+                // Optional whitespace (RFC 9110 §5.6.3) is spaces and tabs only.
+                let trimmed = option.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                if !trimmed.isEmpty { options.insert(String(decoding: trimmed, as: UTF8.self).lowercased()) }
+            }
+        }
+        return options
     }
 
     /// An upstream's response fields as passed back to the client: hop-by-hop ones dropped.

@@ -83,26 +83,52 @@ struct LineLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields = self.metadata
-        if let extra = event.metadata { fields.merge(extra) { $1 } }
-        // (name, text, whether JSON shows it as a number: numeric values given as stringConvertible)
-        var ordered: [(String, String, Bool)] = [("time", Self.timestamp(), false), ("level", event.level.rawValue, false), ("msg", event.message.description, false)]
-        func entry(_ name: String, _ value: Logger.Metadata.Value) -> (String, String, Bool) {
-            if case .stringConvertible(let convertible) = value {
-                let text = convertible.description
-                return (name, text, Self.isNumber(text))
-            }
-            return (name, "\(value)", false)
+        if let extra = event.metadata {
+            if fields.isEmpty { fields = extra } else { fields.merge(extra) { $1 } }
         }
-        for name in Self.leadingFields { if let value = fields.removeValue(forKey: name) { ordered.append(entry(name, value)) } }
-        for (name, value) in fields.sorted(by: { $0.key < $1.key }) { ordered.append(entry(name, value)) }
+        // One line built in place: this runs for every request when the access log is on.
+        var line = ""
+        line.reserveCapacity(320)
+        self.append("time", Self.timestamp(), number: false, to: &line)
+        self.append("level", event.level.rawValue, number: false, to: &line)
+        self.append("msg", event.message.description, number: false, to: &line)
+        var left = fields.count
+        for name in Self.leadingFields where left > 0 {
+            guard let value = fields[name] else { continue }
+            left -= 1
+            self.append(name, value, to: &line)
+        }
+        if left > 0 {
+            let leading = Set(Self.leadingFields)
+            for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !leading.contains(name) { self.append(name, value, to: &line) }
+        }
+        line += self.format == .json ? "}\n" : "\n"
+        self.destination.write(line)
+    }
+
+    /// Numeric values given as `stringConvertible` are JSON numbers; anything else is text.
+    private func append(_ name: String, _ value: Logger.Metadata.Value, to line: inout String) {
+        switch value {
+        case .string(let text): self.append(name, text, number: false, to: &line)
+        case .stringConvertible(let convertible):
+            let text = convertible.description
+            self.append(name, text, number: Self.isNumber(text), to: &line)
+        default: self.append(name, "\(value)", number: false, to: &line)
+        }
+    }
+
+    private func append(_ name: String, _ text: String, number: Bool, to line: inout String) {
         switch self.format {
         case .json:
-            let members = ordered.map { (name: String, text: String, isNumber: Bool) -> String in
-                jsonStringLiteral(name) + ":" + (isNumber ? text : jsonStringLiteral(text))
-            }
-            self.destination.write("{" + members.joined(separator: ",") + "}\n")
+            line += line.isEmpty ? "{" : ","
+            line += jsonStringLiteral(name)
+            line += ":"
+            line += number ? text : jsonStringLiteral(text)
         case .text:
-            self.destination.write(ordered.map { "\($0.0)=\(Self.logfmt($0.1))" }.joined(separator: " ") + "\n")
+            if !line.isEmpty { line += " " }
+            line += name
+            line += "="
+            line += Self.logfmt(text)
         }
     }
 
@@ -115,21 +141,32 @@ struct LineLogHandler: LogHandler {
     /// A logfmt value: bare when it has no blank, quote, `=` or control character; else quoted
     /// with JSON's escapes.
     static func logfmt(_ value: String) -> String {
-        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "\"" && $0 != "=" && $0 != "\\" }
+        let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\\") }
         return plain ? value : jsonStringLiteral(value)
     }
 
-    /// `2026-12-06T08:50:00.123Z`, without Foundation's formatters (this runs for every request).
+    /// `2026-12-06T08:50:00.123Z`, without Foundation's formatters (this runs for every
+    /// request); the part up to the seconds is made once a second.
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var time = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &time)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        let seconds = secondsCache.withLock { cache in
+            if cache.second != now.tv_sec {
+                var time = tm()
+                var second = now.tv_sec
+                gmtime_r(&second, &time)
+                cache = (now.tv_sec, "\(pad(Int(time.tm_year) + 1900, 4))-\(pad(Int(time.tm_mon) + 1, 2))-\(pad(Int(time.tm_mday), 2))T\(pad(Int(time.tm_hour), 2)):\(pad(Int(time.tm_min), 2)):\(pad(Int(time.tm_sec), 2)).")
+            }
+            return cache.text
         }
-        return "\(pad(time.tm_year + 1900, 4))-\(pad(time.tm_mon + 1, 2))-\(pad(time.tm_mday, 2))T\(pad(time.tm_hour, 2)):\(pad(time.tm_min, 2)):\(pad(time.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        return seconds + pad(milliseconds, 3) + "Z"
+    }
+
+    private static let secondsCache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
