@@ -217,11 +217,7 @@ public struct ReverseProxy: Sendable {
 
     /// An upstream's response fields as passed back to the client: hop-by-hop ones dropped.
     package static func passedBack(_ headers: HTTPHeaders) -> HTTPFields {
-        var dropped = Self.hopByHop
-        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
-        if headers.contains(name: "transfer-encoding") { dropped.insert("content-length") }
-        let options = headers["connection"]
-        if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
+        let dropped = Self.droppedFromAnswer(headers)
         var fields = HTTPFields()
         fields.reserveCapacity(headers.count)
         for (name, value) in headers {
@@ -229,6 +225,25 @@ public struct ReverseProxy: Sendable {
             fields.append(HTTPField(name: name, value: value))
         }
         return fields
+    }
+
+    /// The same, kept in NIO's type for a response written in it.
+    package static func passedBackHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
+        let dropped = Self.droppedFromAnswer(headers)
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !dropped.contains(name.lowercased()) { kept.add(name: name, value: value) }
+        return kept
+    }
+
+    /// Lower-cased names of an answer's fields not passed back.
+    static func droppedFromAnswer(_ headers: HTTPHeaders) -> Set<String> {
+        var dropped = Self.hopByHop
+        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
+        if headers.contains(name: "transfer-encoding") { dropped.insert("content-length") }
+        let options = headers["connection"]
+        if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
+        return dropped
     }
 }
 

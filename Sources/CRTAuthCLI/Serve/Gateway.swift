@@ -167,7 +167,7 @@ struct Gateway {
     func serverBuilder(_ certificates: TLSCertificates?, fastPath: GatewayFastPath.Configuration?) throws -> HTTPServerBuilder {
         let limit = ConnectionLimit(maximum: self.settings.maxConnections)
         let limits = GatewayHTTP1Channel.Limits(
-            headTimeout: .seconds(Int64(self.settings.headerTimeout)), idleTimeout: .seconds(self.settings.idleTimeout),
+            headTimeout: .seconds(Int64(self.settings.headerTimeout)), idleTimeout: .seconds(Int64(self.settings.idleTimeout)),
             maximumHeadLength: Self.maximumHeadLength, maximumHeaderFields: Self.maximumHeaderFields)
         guard let certificates else {
             return HTTPServerBuilder { responder in

@@ -8,15 +8,15 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOSSL
 
-/// The gateway's HTTP/1.1 connections: Hummingbird's request handling behind a guard on the
-/// request head (``RequestHeadGuard``), placed right after NIO's decoder, where it sees bytes
-/// arrive and parser errors before Hummingbird does; ``GatewayFastPath`` in front of the
-/// router; and a pipeline that ``WebSocketTunnel`` can take over. Hummingbird's own HTTP/1.1
-/// channel puts added handlers after its codec.
+/// The gateway's HTTP/1.1 connections: NIO's codec; ``HTTP1ConnectionGuard`` right after the
+/// decoder, where it sees bytes arrive and parser errors first and every request and answer
+/// pass; ``GatewayFastPath``, which answers the commonest requests in NIO's own types; then
+/// Hummingbird's codec and router for the rest; a pipeline ``WebSocketTunnel`` can take over.
+/// Hummingbird's own HTTP/1.1 channel puts added handlers after its codec.
 struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     struct Limits: Sendable {
         var headTimeout: TimeAmount
-        var idleTimeout: Duration
+        var idleTimeout: TimeAmount
         /// Longest request head (request line and fields); longer is a 431.
         var maximumHeadLength: Int
         /// Most header fields in one request; more is a 431.
@@ -37,14 +37,13 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,  // requests are taken one at a time from the async channel
-                withErrorHandling: false,  // RequestHeadGuard and Hummingbird answer parser errors
+                withErrorHandling: false,  // HTTP1ConnectionGuard and Hummingbird answer parser errors
                 withOutboundHeaderValidation: false,  // HTTPTypes validates
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: decoderLimits)
-            try pipeline.addHandler(RequestHeadGuard(timeout: self.limits.headTimeout))
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: self.limits.idleTimeout, logger: logger))
+            try pipeline.addHandler(HTTP1ConnectionGuard(headTimeout: self.limits.headTimeout, idleTimeout: self.limits.idleTimeout))
             if let fastPath = self.fastPath { try pipeline.addHandler(GatewayFastPath(configuration: fastPath)) }
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }

@@ -6,7 +6,6 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// The gateway's most common request, answered on the connection's event loop without the
@@ -14,17 +13,18 @@ import NIOHTTPTypesHTTP1
 /// for `/whoami`, `/_auth/check` or, with an upstream, any path that is proxied. Its answer,
 /// access-log line and metrics are those the router would give; anything else — no token or a
 /// bad one, other schemes, the handshake, bodies, `Connection` or `Upgrade`, exempt and local
-/// paths, HEAD — goes on to the router untouched. Requests stay in order: none is answered here
-/// while the router owes an answer on the connection, and what arrives while an upstream
-/// answer is under way waits (reads stop) until it has ended.
+/// paths, HEAD, HTTP/1.0, absolute-form targets — goes on to the router untouched. Requests
+/// stay in order: none is answered here while the router owes an answer on the connection, and
+/// what arrives while an upstream answer is under way waits (reads stop) until it has ended.
 ///
 /// A token costs a MAC and no store, so this path never suspends; the router's per-request
-/// tasks, async sequences and thread hops cost the gateway more than the request itself.
+/// tasks, async sequences, thread hops and conversions to HTTPTypes cost the gateway more
+/// than the request itself. It sits before Hummingbird's codec and speaks NIO's types.
 final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     struct Configuration: Sendable {
         enum Upstream: Sendable {
@@ -45,7 +45,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Methods proxied here (bodiless by convention; one with a body goes to the router).
-    static let proxiedMethods: Set<HTTPRequest.Method> = [.get, .delete, .options]
+    static let proxiedMethods: [HTTPMethod] = [.GET, .DELETE, .OPTIONS]
 
     enum Answer {
         case whoami, check, proxy
@@ -53,7 +53,9 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A request taken here, from its head on.
     struct Admitted {
-        let head: HTTPRequest
+        let head: HTTPRequestHead
+        /// The head in HTTPTypes, for a request proxied (the proxy's header rules speak them).
+        let request: HTTPRequest?
         let path: String
         let identity: AuthenticatedIdentity
         let answer: Answer
@@ -71,7 +73,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The proxied request under way.
     private var inFlight: ProxiedRequest?
     /// Parts that arrived while `inFlight`, in order.
-    private var held = CircularBuffer<HTTPRequestPart>()
+    private var held = CircularBuffer<HTTPServerRequestPart>()
     /// A read asked for while `inFlight`.
     private var readWanted = false
 
@@ -92,7 +94,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Takes `part` here or hands it to the router (then `true`).
     @discardableResult
-    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) -> Bool {
+    private func take(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) -> Bool {
         switch part {
         case .head(let head):
             if self.routerOwed == 0, !self.routerReading, let admitted = self.admit(head) {
@@ -126,36 +128,58 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// What is answered here for a request with `head`, if anything.
-    private func admit(_ head: HTTPRequest) -> Admitted? {
-        let fields = head.headerFields
-        guard let target = head.path, head.method != .head, head.method != .connect,
-              fields[.connection] == nil, fields[.upgrade] == nil, fields[.transferEncoding] == nil,
-              fields[.contentLength] == nil || fields[.contentLength] == "0",
-              let authorization = fields[.authorization], authorization.hasPrefix("chap:") else { return nil }
-        let path = URI(target).path
+    private func admit(_ head: HTTPRequestHead) -> Admitted? {
+        guard head.version == .http1_1, head.method != .HEAD, head.method != .CONNECT, head.uri.utf8.first == UInt8(ascii: "/"),
+              let authorization = Self.soleAuthorization(head.headers), authorization.hasPrefix("chap:") else { return nil }
+        let path = URI(head.uri).path
         guard path != self.configuration.handshakePath, !self.configuration.routerPaths.contains(path) else { return nil }
         let answer: Answer
+        var request: HTTPRequest?
         switch (path, self.configuration.upstream) {
         case ("/_auth/check", _): answer = .check
-        case ("/whoami", .none) where head.method == .get: answer = .whoami
-        case (_, .proxy) where Self.proxiedMethods.contains(head.method): answer = .proxy
+        case ("/whoami", .none) where head.method == .GET: answer = .whoami
+        case (_, .proxy) where Self.proxiedMethods.contains(head.method):
+            // As the router would see it (one it cannot convert is the router's to refuse).
+            guard let converted = try? HTTPRequest(head, secure: false, splitCookie: false) else { return nil }
+            answer = .proxy
+            request = converted
         default: return nil
         }
         let started = ContinuousClock.now
-        guard case .success(let identity)? = try? self.configuration.chap.authenticate(authorization: fields[values: .authorization], now: self.configuration.clock())
+        guard case .success(let identity)? = try? self.configuration.chap.authenticate(authorization: [authorization], now: self.configuration.clock())
         else { return nil }
-        return Admitted(head: head, path: path, identity: identity, answer: answer, started: started)
+        return Admitted(head: head, request: request, path: path, identity: identity, answer: answer, started: started)
+    }
+
+    /// The one `Authorization` value of a request that has no body and no `Connection` or
+    /// `Upgrade`; nil for anything else. One pass over the fields, names compared without case.
+    static func soleAuthorization(_ headers: HTTPHeaders) -> String? {
+        var authorization: String?
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 13 where name.isASCIICaseInsensitiveEqual(to: "authorization"):
+                guard authorization == nil else { return nil }
+                authorization = value
+            case 10 where name.isASCIICaseInsensitiveEqual(to: "connection"), 7 where name.isASCIICaseInsensitiveEqual(to: "upgrade"),
+                 17 where name.isASCIICaseInsensitiveEqual(to: "transfer-encoding"):
+                return nil
+            case 14 where name.isASCIICaseInsensitiveEqual(to: "content-length"):
+                guard value == "0" else { return nil }
+            default: break
+            }
+        }
+        return authorization
     }
 
     private func answer(_ admitted: Admitted, context: ChannelHandlerContext) {
         switch admitted.answer {
         case .whoami:
             let body = ByteBuffer(string: GatewayMiddleware.whoamiJSON(admitted.identity))
-            self.respond(admitted, status: .ok, fields: [.contentType: "application/json"], body: body, context: context)
+            self.respond(admitted, status: .ok, headers: ["Content-Type": "application/json"], body: body, context: context)
         case .check:
-            var fields = HTTPFields()
-            for field in ReverseProxy.identityFields(admitted.identity) { fields[field.name] = field.value }
-            self.respond(admitted, status: .ok, fields: fields, body: nil, context: context)
+            var headers = HTTPHeaders()
+            for field in ReverseProxy.identityFields(admitted.identity) { headers.add(name: field.name.rawName, value: field.value) }
+            self.respond(admitted, status: .ok, headers: headers, body: nil, context: context)
         case .proxy:
             guard case .proxy(let proxy, let pool) = self.configuration.upstream else { return }
             let exchange = ProxiedRequest(admitted, proxy: proxy, pool: pool, peer: self.peer, fastPath: self, context: context)
@@ -165,14 +189,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// A whole answer from here: head, body, end, its log line and metrics.
-    func respond(_ admitted: Admitted, status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer?, context: ChannelHandlerContext) {
-        var fields = fields
-        fields[.contentLength] = String(body?.readableBytes ?? 0)
-        self.configuration.metrics.record(self.configuration.metrics.series(path: admitted.path, method: admitted.head.method.rawValue), status: status.code, since: admitted.started)
-        context.write(self.wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-        if let body { context.write(self.wrapOutboundOut(.body(body)), promise: nil) }
+    func respond(_ admitted: Admitted, status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, context: ChannelHandlerContext) {
+        var headers = headers
+        headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        self.configuration.metrics.record(self.configuration.metrics.series(path: admitted.path, method: admitted.head.method.rawValue), status: Int(status.code), since: admitted.started)
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
-        self.log(admitted, status: status.code, bytes: body?.readableBytes ?? 0)
+        self.log(admitted, status: Int(status.code), bytes: body?.readableBytes ?? 0)
     }
 
     func log(_ admitted: Admitted, status: Int, bytes: Int) {
@@ -217,5 +241,15 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.inFlight?.clientGone()
         context.fireChannelInactive()
+    }
+}
+
+extension String {
+    /// Equal to `other` (ASCII, lower case) but for the case of ASCII letters.
+    func isASCIICaseInsensitiveEqual(to other: StaticString) -> Bool {
+        guard self.utf8.count == other.utf8CodeUnitCount else { return false }
+        return other.withUTF8Buffer { expected in
+            zip(self.utf8, expected).allSatisfy { byte, lower in byte == lower || (byte >= 0x41 && byte <= 0x5A && byte | 0x20 == lower) }
+        }
     }
 }

@@ -1,9 +1,6 @@
 import CRTAuthHummingbird
-import HTTPTypes
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
-import NIOHTTPTypesHTTP1
 
 /// One request of ``GatewayFastPath`` sent upstream on a pooled connection, its answer
 /// streamed back as it comes: the upstream is read only while the client keeps up. The header
@@ -35,10 +32,9 @@ final class ProxiedRequest: UpstreamExchange {
         self.pool = pool
         self.fastPath = fastPath
         self.context = context
-        var headers = proxy.upstreamHeaders(admitted.head, identity: admitted.identity, peer: peer)
+        var headers = admitted.request.map { proxy.upstreamHeaders($0, identity: admitted.identity, peer: peer) } ?? HTTPHeaders()
         headers.replaceOrAdd(name: "Host", value: pool.endpoint.authority)
-        self.head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(admitted.head.method),
-                                    uri: pool.endpoint.basePath + (admitted.head.path ?? "/"), headers: headers)
+        self.head = HTTPRequestHead(version: .http1_1, method: admitted.head.method, uri: pool.endpoint.basePath + admitted.head.uri, headers: headers)
     }
 
     func start() {
@@ -80,16 +76,16 @@ final class ProxiedRequest: UpstreamExchange {
             self.mayRetry = false
             self.status = Int(answer.status.code)
             self.keepAlive = answer.isKeepAlive
-            let response = HTTPResponse(status: .init(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase), headerFields: ReverseProxy.passedBack(answer.headers))
+            let response = HTTPResponseHead(version: .http1_1, status: answer.status, headers: ReverseProxy.passedBackHeaders(answer.headers))
             self.fastPath.configuration.metrics.record(
                 self.fastPath.configuration.metrics.series(path: self.admitted.path, method: self.admitted.head.method.rawValue),
                 status: Int(answer.status.code), since: self.admitted.started)
-            self.context.write(NIOAny(HTTPResponsePart.head(response)), promise: nil)
+            self.context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
         case .body(let buffer):
             self.bytes += buffer.readableBytes
-            self.context.write(NIOAny(HTTPResponsePart.body(buffer)), promise: nil)
+            self.context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
         case .end:
-            self.context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+            self.context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
             if let connection = self.connection {
                 connection.setReading(true)
                 if self.keepAlive { self.pool.release(connection) } else { connection.channel.close(promise: nil) }
@@ -133,11 +129,11 @@ final class ProxiedRequest: UpstreamExchange {
     }
 
     /// An answer of the gateway's own instead of the upstream's (before any of that was sent).
-    private func fail(_ status: HTTPResponse.Status, _ message: String) {
+    private func fail(_ status: HTTPResponseStatus, _ message: String) {
         self.deadline?.cancel()
         self.deadline = nil
         self.done = true
-        self.fastPath.respond(self.admitted, status: status, fields: [.contentType: "text/plain; charset=utf-8"],
+        self.fastPath.respond(self.admitted, status: status, headers: ["Content-Type": "text/plain; charset=utf-8"],
                               body: ByteBuffer(string: message + "\n"), context: self.context)
         self.fastPath.finished(self, context: self.context)
     }

@@ -1,7 +1,8 @@
 # An upstream for the gateway's proxy tests: answers every request with a JSON echo of its
 # method, path (with query), headers and body. Prints "port N" once listening on loopback.
 # /redirect/STATUS?to=URL answers STATUS with Location: URL, /loop redirects to itself, and
-# /slow answers after 5 seconds, /cookies sets two cookies. With CERT KEY arguments it speaks HTTPS with that pair.
+# /slow answers after 5 seconds (or ?seconds=S), /cookies sets two cookies. /sink reads its body slowly (64 KiB
+# every 5 ms) and answers with the byte count; /source?bytes=N answers N bytes at full speed. With CERT KEY arguments it speaks HTTPS with that pair.
 # A WebSocket handshake (the websockets library's own protocol code, on this server's socket) is
 # accepted, with subprotocol echo.v1 when offered: the first message is the JSON echo of the
 # handshake request, then every message comes back as sent. /ws-refused refuses with 403.
@@ -22,6 +23,9 @@ class Echo(BaseHTTPRequestHandler):
     def handle_any(self):
         if self.headers.get("Upgrade", "").lower() == "websocket":
             return self.websocket()
+        path = urlsplit(self.path).path
+        if path in ("/sink", "/source"):
+            return self.stream(path)
         length = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = b""
@@ -44,7 +48,7 @@ class Echo(BaseHTTPRequestHandler):
             self.end_headers()
             return
         if path == "/slow":
-            time.sleep(5)
+            time.sleep(float(parse_qs(urlsplit(self.path).query).get("seconds", ["5"])[0]))
         if path == "/cookies":
             self.send_response(200)
             self.send_header("Set-Cookie", "a=1; Path=/; HttpOnly")
@@ -65,6 +69,32 @@ class Echo(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def stream(self, path):
+        count = 0
+        if path == "/sink":
+            left = int(self.headers.get("Content-Length") or 0)
+            while left:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                count += len(chunk)
+                time.sleep(0.005)
+            payload = json.dumps({"bytes": count}).encode()
+        else:
+            payload = b""
+            count = int(parse_qs(urlsplit(self.path).query).get("bytes", ["0"])[0])
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload) if path == "/sink" else count))
+        self.end_headers()
+        if path == "/sink":
+            self.wfile.write(payload)
+            return
+        block = b"x" * 65536
+        while count:
+            self.wfile.write(block[:min(count, len(block))])
+            count -= min(count, len(block))
 
     def websocket(self):
         protocol = ServerProtocol(select_subprotocol=lambda _, offered: "echo.v1" if "echo.v1" in offered else None)

@@ -9,6 +9,8 @@
 #   send PORT FILE          send FILE's bytes; prints the first response line (or "closed")
 #   statuses PORT FILE      send FILE's bytes; prints the status line of every response read
 #                           until the server closes or 3 s pass quietly
+#   twice PORT FILE SECONDS send FILE's request, read its answer, wait SECONDS, send it again on
+#                           the same connection; prints both status lines ("closed" if it was)
 import re
 import select
 import socket
@@ -109,6 +111,31 @@ elif mode == "statuses":
     # Bodies here end without a line break, so find each status line where it starts.
     for match in re.finditer(rb"HTTP/1\.1 \d{3} [^\r]*", data):
         print(match.group().decode())
+elif mode == "twice":
+    sock = connect(port)
+    with open(sys.argv[3], "rb") as f:
+        request = f.read()
+    for attempt in range(2):
+        if attempt:
+            time.sleep(float(sys.argv[4]))
+        try:
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int((re.search(rb"(?i)content-length: *(\d+)", head) or [0, b"0"])[1])
+            while len(body) < length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+            print(head.split(b"\r\n", 1)[0].decode() if head else "closed")
+        except (BrokenPipeError, ConnectionResetError):
+            print("closed")
 elif mode == "dribble-body":
     sock = connect(port)
     sock.sendall(b"POST /slow-body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n")

@@ -1,0 +1,151 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Requests with a crtauth token are answered without the router (`GatewayFastPath`), over a
+/// pool of upstream connections: what the client, the upstream and the logs see must be what
+/// the router gives, order and timeouts must hold on a connection that mixes both, and large
+/// answers and uploads must stream with back-pressure.
+@Suite("crtauth serve fast path")
+struct FastPathTests {
+    /// Fields of an echo upstream's answer that differ between any two answers.
+    static let varying: Set<String> = ["date"]
+
+    @Test("the fast path and the router send the upstream the same fields, pass back the same answer and log the same line")
+    func sameAsRouter() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let upstream = try EchoUpstream(enrolled.dir)
+        defer { upstream.child.stop() }
+        let log = enrolled.dir.file("access.log")
+        let gateway = try GatewayProcess(enrolled.dir, ["--upstream", upstream.url, "--access-log", log, "--log-format", "json"])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        let sent = ["Authorization: chap:\(token)", "X-Forwarded-For: 6.6.6.6", "X-Authenticated-User: mallory", "Cookie: a=1", "Cookie: b=2", "Accept: */*"]
+        // `Connection: keep-alive` changes nothing upstream (it is hop-by-hop) but keeps the
+        // request off the fast path.
+        let fast = try curl(gateway.url("/api/items?x=1"), headers: sent)
+        let routed = try curl(gateway.url("/api/items?x=1"), headers: sent + ["Connection: keep-alive"])
+        #expect(fast.status == 200 && routed.status == 200)
+        let fastSeen = try ProxyHeadersTests.seen(fast), routedSeen = try ProxyHeadersTests.seen(routed)
+        #expect(fastSeen.headers == routedSeen.headers)
+        #expect(fastSeen.headers["x-authenticated-user"] == ["alice"] && fastSeen.headers["authorization"] == nil)
+        func answer(_ exchange: HTTPExchange) -> [String] {
+            exchange.headers.filter { !Self.varying.contains($0.0.lowercased()) }.map { "\($0.0.lowercased()): \($0.1)" }.sorted()
+        }
+        #expect(answer(fast) == answer(routed))
+        // The bodies (the upstream's echo) differ only in the case of `Host`, AsyncHTTPClient's `host`.
+        #expect(fastSeen.method == routedSeen.method && fastSeen.body == routedSeen.body)
+
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            .filter { $0["path"] as? String == "/api/items" }
+        try #require(records.count == 2)
+        let fields = ["method", "path", "status", "bytes", "user", "scheme", "level", "msg"]
+        for field in fields { #expect("\(records[0][field] ?? "-")" == "\(records[1][field] ?? "-")", "\(field)") }
+        #expect(Set(records[0].keys) == Set(records[1].keys))
+        #expect(!lines.joined().contains(token))
+    }
+
+    @Test("pipelined requests are answered in order when the fast path and the router take turns", arguments: [false, true])
+    func pipelinedOrder(proxying: Bool) throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let upstream = try EchoUpstream(enrolled.dir)
+        defer { upstream.child.stop() }
+        let gateway = try GatewayProcess(enrolled.dir, proxying ? ["--upstream", upstream.url] : [])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        let path = proxying ? "/slow?seconds=0.5" : "/whoami"
+        func request(_ token: String?, _ path: String) -> String {
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (token.map { "Authorization: chap:\($0)\r\n" } ?? "") + "\r\n"
+        }
+        // Router, fast, router (a bad token), fast, router (a handshake without a request), fast.
+        let file = try enrolled.dir.write("pipelined", request(nil, path) + request(token, path) + request("AAAA", path)
+            + request(token, "/whoami") + request(nil, "/_auth") + request(token, proxying ? "/echo" : "/whoami"))
+        let statuses = try mustRun("python3", [try Python2.peer("raw_client.py"), "statuses", String(gateway.port), file])
+            .split(separator: "\n").map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "" }
+        #expect(statuses == ["401", "200", "401", "200", "400", "200"], "\(statuses)")
+    }
+
+    @Test("after a fast answer a keep-alive connection waits the idle timeout, not the head timeout")
+    func idleAfterFastAnswer() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let gateway = try GatewayProcess(enrolled.dir, ["--header-timeout", "1", "--idle-timeout", "5"])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        let file = try enrolled.dir.write("request", "GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: chap:\(token)\r\n\r\n")
+        let statuses = try mustRun("python3", [try Python2.peer("raw_client.py"), "twice", String(gateway.port), file, "2.5"])
+        #expect(statuses.split(separator: "\n") == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "\(statuses)")
+    }
+
+    @Test("an upstream that closes idle connections, and one that is gone: a fresh connection, then 502")
+    func upstreamConnections() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let nginx = ProcessInfo.processInfo.environment["CRTAUTH_TEST_NGINX"] ?? "/usr/sbin/nginx"
+        let prefix = enrolled.dir.file("nginx")
+        try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
+        let port = try freePort()
+        let conf = try enrolled.dir.write("nginx.conf", nginxConfiguration(prefix: prefix, http: """
+                keepalive_timeout 1s;
+                server { listen 127.0.0.1:\(port); location / { return 200 "upstream\\n"; } }
+            """))
+        let server = try ChildProcess(nginx, ["-p", prefix, "-c", conf], output: enrolled.dir.file("nginx.out"))
+        defer { server.stop() }
+        try waitForPort(port)
+        let gateway = try GatewayProcess(enrolled.dir, ["--upstream", "http://127.0.0.1:\(port)"])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        for pause in [0, 1_500_000, 100_000] {
+            usleep(useconds_t(pause))
+            let answer = try curl(gateway.url("/a"), headers: ["Authorization: chap:\(token)"])
+            #expect(answer.status == 200 && answer.body == "upstream\n", "after \(pause) µs: \(answer.status)")
+        }
+        server.stop()
+        let gone = try curl(gateway.url("/a"), headers: ["Authorization: chap:\(token)"])
+        #expect(gone.status == 502 && gone.body == "Bad Gateway: the upstream did not answer\n")
+        #expect(try curl(gateway.url("/whoami"), headers: ["Authorization: chap:\(token)"]).status == 502)
+    }
+
+    @Test("graceful shutdown lets a proxied answer under way finish")
+    func gracefulShutdown() async throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let upstream = try EchoUpstream(enrolled.dir)
+        defer { upstream.child.stop() }
+        let gateway = try GatewayProcess(enrolled.dir, ["--upstream", upstream.url])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        async let slow = curl(gateway.url("/slow"), headers: ["Authorization: chap:\(token)"])
+        try await Task.sleep(for: .seconds(1))
+        _ = gateway.child.kill(signal: SIGTERM)
+        let answer = try await slow
+        #expect(answer.status == 200 && answer.header("X-Upstream") == "echo")
+    }
+
+    @Test("a slow upstream reader holds a 96 MiB upload back, a slow client a 96 MiB download: the gateway's memory stays flat")
+    func backPressure() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let upstream = try EchoUpstream(enrolled.dir)
+        defer { upstream.child.stop() }
+        let gateway = try GatewayProcess(enrolled.dir, ["--upstream", upstream.url, "--max-body", String(128 << 20)])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        let size = 96 << 20
+        let file = enrolled.dir.file("upload")
+        #expect(FileManager.default.createFile(atPath: file, contents: nil) && truncate(file, off_t(size)) == 0)
+        func peakMB() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(gateway.child.pid)/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+            return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) / 1024
+        }
+        #expect(try curl(gateway.url("/source?bytes=1024"), headers: ["Authorization: chap:\(token)"]).status == 200)
+        let before = try peakMB()
+        // The upstream reads 64 KiB every 5 ms (about 12 MiB/s); curl could send far faster.
+        let upload = try runProcess("curl", ["-s", "--max-time", "120", "-H", "Authorization: chap:\(token)", "-T", file, gateway.url("/sink")])
+        #expect(upload.stdout == "{\"bytes\": \(size)}", "\(upload.stdout) \(upload.stderr)")
+        // curl reads at 16 MiB/s; the upstream could send far faster.
+        let download = try runProcess("curl", ["-s", "--max-time", "120", "--limit-rate", "16M", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                                               "-H", "Authorization: chap:\(token)", gateway.url("/source?bytes=\(size)")])
+        #expect(download.stdout == "200 \(size)")
+        let growth = try peakMB() - before
+        #expect(growth <= 32, "peak resident memory grew by \(growth) MB")
+    }
+}
