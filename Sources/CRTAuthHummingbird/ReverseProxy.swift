@@ -8,6 +8,7 @@ import HummingbirdAuth
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Forwards authenticated requests to an upstream HTTP server: method, path, query, headers and
 /// streaming bodies in both directions. Hop-by-hop headers (RFC 9110 §7.6.1) are dropped both
@@ -109,27 +110,43 @@ public struct ReverseProxy: Sendable {
         let length = request.headers[.contentLength].flatMap { Int64($0) }
         let maximum = self.configuration.maximumBodyLength
         if let length, length > maximum { return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes") }
+        let gate = ClientBodyGate()
         if request.method != .head, length.map({ $0 > 0 }) ?? (request.headers[.transferEncoding] != nil || !Self.bodilessUnlessAnnounced.contains(request.method)) {
-            outbound.body = .stream(ClientBody(base: request.body, maximum: maximum), length: length.map { .known($0) } ?? .unknown)
+            outbound.body = .stream(ClientBody(base: request.body, maximum: maximum, gate: gate), length: length.map { .known($0) } ?? .unknown)
         }
+        let response: Response
         do {
             let timeout = self.configuration.responseTimeout.components
             let upstream = try await self.client.execute(outbound, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000), logger: self.logger)
             let headers = Self.passedBack(upstream.headers)
             let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)
-            if request.method == .head { return Response(status: status, headers: headers) }
-            return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+            if request.method == .head {
+                response = Response(status: status, headers: headers)
+            } else {
+                return Response(status: status, headers: headers, body: ResponseBody { writer in
+                    do {
+                        for try await buffer in upstream.body { try await writer.write(buffer) }
+                    } catch {
+                        await gate.close()
+                        throw error
+                    }
+                    await gate.close()
+                    try await writer.finish(nil)
+                })
+            }
         } catch ClientBodyError.tooLarge {
-            return Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes")
+            response = Self.text(.contentTooLarge, "Content Too Large: request bodies are limited to \(maximum) bytes")
         } catch ClientBodyError.unreadable {
-            return Self.text(.badRequest, "Bad Request: the request body could not be read")
+            response = Self.text(.badRequest, "Bad Request: the request body could not be read")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             self.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.configuration.responseTimeout)")])
-            return Self.text(.gatewayTimeout, Self.gatewayTimeoutMessage)
+            response = Self.text(.gatewayTimeout, Self.gatewayTimeoutMessage)
         } catch {
             self.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
-            return Self.text(.badGateway, Self.badGatewayMessage)
+            response = Self.text(.badGateway, Self.badGatewayMessage)
         }
+        await gate.close()
+        return response
     }
 
     /// The answers of a proxy whose upstream failed.
@@ -256,19 +273,69 @@ public struct ReverseProxyError: Error, CustomStringConvertible, Sendable {
 /// Why a client's body did not reach the upstream.
 enum ClientBodyError: Error { case tooLarge, unreadable }
 
+/// Who reads the client's body: AsyncHTTPClient's upload until the proxy's answer has ended,
+/// then Hummingbird (which reads what is left before the connection's next request). An
+/// upstream that answers before it has read the whole body leaves the upload waiting in the
+/// body's `next()`; Hummingbird starting its own read then would make two readers of the
+/// connection's one stream, which NIO stops with a trap. So the answer's end waits for a read
+/// under way, and the upload reads nothing after it.
+final class ClientBodyGate: Sendable {
+    private struct State {
+        var reading = false
+        var closed = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Before a read by the upload: false once closed.
+    func enter() -> Bool {
+        self.state.withLock { state in
+            guard !state.closed else { return false }
+            state.reading = true
+            return true
+        }
+    }
+
+    func leave() {
+        let waiting = self.state.withLock { state in
+            state.reading = false
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// No more reads by the upload; returns once none is under way.
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = self.state.withLock { state in
+                state.closed = true
+                if state.reading { state.waiting.append(continuation) }
+                return !state.reading
+            }
+            if idle { continuation.resume() }
+        }
+    }
+}
+
 /// A client's request body on its way upstream: it fails once it has passed `maximum` bytes, and
 /// a failure to read it (bad chunked framing, a client gone) is told apart from the upstream's.
 struct ClientBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
     let maximum: Int64
+    let gate: ClientBodyGate
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
         let maximum: Int64
+        let gate: ClientBodyGate
         var seen: Int64 = 0
 
         mutating func next() async throws -> ByteBuffer? {
+            guard self.gate.enter() else { return nil }
+            defer { self.gate.leave() }
             let buffer: ByteBuffer?
             do { buffer = try await self.base.next() } catch { throw ClientBodyError.unreadable }
             guard let buffer else { return nil }
@@ -278,5 +345,5 @@ struct ClientBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: self.base.makeAsyncIterator(), maximum: self.maximum) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: self.base.makeAsyncIterator(), maximum: self.maximum, gate: self.gate) }
 }

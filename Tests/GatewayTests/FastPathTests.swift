@@ -77,7 +77,7 @@ struct FastPathTests {
         #expect(statuses.split(separator: "\n") == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "\(statuses)")
     }
 
-    @Test("an upstream that closes idle connections, and one that is gone: a fresh connection, then 502")
+    @Test("an upstream that closes idle connections, one that answers before reading the body, one that is gone: a fresh connection, its answer, then 502")
     func upstreamConnections() throws {
         let enrolled = try GatewayTests.Enrolled()
         let nginx = ProcessInfo.processInfo.environment["CRTAUTH_TEST_NGINX"] ?? "/usr/sbin/nginx"
@@ -86,7 +86,7 @@ struct FastPathTests {
         let port = try freePort()
         let conf = try enrolled.dir.write("nginx.conf", nginxConfiguration(prefix: prefix, http: """
                 keepalive_timeout 1s;
-                server { listen 127.0.0.1:\(port); location / { return 200 "upstream\\n"; } }
+                server { listen 127.0.0.1:\(port); location / { return 200 "upstream\\n"; } location /early { return 413 "early\\n"; } }
             """))
         let server = try ChildProcess(nginx, ["-p", prefix, "-c", conf], output: enrolled.dir.file("nginx.out"))
         defer { server.stop() }
@@ -99,6 +99,16 @@ struct FastPathTests {
             let answer = try curl(gateway.url("/a"), headers: ["Authorization: chap:\(token)"])
             #expect(answer.status == 200 && answer.body == "upstream\n", "after \(pause) µs: \(answer.status)")
         }
+        // An upstream that answers before it reads the body (nginx's `return` does): its answer
+        // comes back and the gateway lives on (it used to trap: the upload still waiting for
+        // the client's next bytes while Hummingbird began reading the rest of the body).
+        let upload = enrolled.dir.file("upload")
+        #expect(FileManager.default.createFile(atPath: upload, contents: nil) && truncate(upload, 64 << 20) == 0)
+        for _ in 0..<3 {
+            let early = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:", "-H", "Authorization: chap:\(token)", "-T", upload, gateway.url("/early")])
+            #expect(early.stdout == "413")
+        }
+        #expect(try curl(gateway.url("/a"), headers: ["Authorization: chap:\(token)"]).status == 200)
         server.stop()
         let gone = try curl(gateway.url("/a"), headers: ["Authorization: chap:\(token)"])
         #expect(gone.status == 502 && gone.body == "Bad Gateway: the upstream did not answer\n")
