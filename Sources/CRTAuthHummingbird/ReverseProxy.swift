@@ -153,15 +153,35 @@ public struct ReverseProxy: Sendable {
     package static let badGatewayMessage = "Bad Gateway: the upstream did not answer"
     package static let gatewayTimeoutMessage = "Gateway Timeout: the upstream did not answer in time"
 
+    /// Who sent a request, as the forwarding fields tell it; the same for every request of a
+    /// connection, so worth making once per connection.
+    package struct Client: Sendable {
+        /// The peer's address, if it has one.
+        let address: String?
+        /// `for=…` of `Forwarded` (RFC 7239 §6: an IPv6 address quoted in brackets).
+        let forwardedFor: String?
+        /// A trusted proxy: its forwarding fields are kept and extended.
+        let trusted: Bool
+
+        package init(peer: SocketAddress?, configuration: Configuration) {
+            self.address = peer?.ipAddress
+            self.forwardedFor = self.address.map { $0.utf8.contains(UInt8(ascii: ":")) ? "for=\"[\($0)]\"" : "for=" + $0 }
+            self.trusted = peer.map { peer in configuration.trustedProxies.contains { $0.contains(peer) } } ?? false
+        }
+    }
+
     /// The header fields sent upstream for a request with head `request`: the client's, less
     /// hop-by-hop ones, the credential and forged identity or (from an untrusted peer)
     /// forwarding fields; plus the identity and this hop's forwarding fields. No `Host`: the
     /// upstream's is set by the sender.
     package func upstreamHeaders(_ request: HTTPRequest, identity: AuthenticatedIdentity?, peer: SocketAddress?) -> HTTPHeaders {
+        self.upstreamHeaders(request, identity: identity, client: Client(peer: peer, configuration: self.configuration))
+    }
+
+    package func upstreamHeaders(_ request: HTTPRequest, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headerFields.count + 8)
-        let trusted = peer.map { peer in self.configuration.trustedProxies.contains { $0.contains(peer) } } ?? false
-        var dropped = trusted ? Self.droppedFromClients : Self.droppedFromUntrustedClients
+        var dropped = client.trusted ? Self.droppedFromClients : Self.droppedFromUntrustedClients
         let options = request.headerFields[values: .connection]
         if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
         for field in request.headerFields where !dropped.contains(field.name.canonicalName) {
@@ -172,28 +192,33 @@ public struct ReverseProxy: Sendable {
         if let identity {
             for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
         }
-        self.setForwardingHeaders(&headers, request: request, peer: peer, extending: trusted)
+        self.setForwardingHeaders(&headers, request: request, client: client)
         return headers
     }
 
     /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
-    /// copies were kept above only from a trusted proxy, and are then extended here.
-    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: HTTPRequest, peer: SocketAddress?, extending: Bool) {
-        let address = peer?.ipAddress
+    /// copies were kept above only from a trusted proxy, and are then extended here; anyone
+    /// else's were dropped, so these are simply added.
+    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: HTTPRequest, client: Client) {
         let host = request.authority
-        func prior(_ name: String) -> String { extending ? headers[name].joined(separator: ", ") : "" }
-        if let address {
-            let prior = prior("X-Forwarded-For")
-            headers.replaceOrAdd(name: "X-Forwarded-For", value: prior.isEmpty ? address : prior + ", " + address)
+        let scheme = self.configuration.clientScheme
+        func set(_ name: String, _ value: String, extending separator: String?) {
+            guard client.trusted else { return headers.add(name: name, value: value) }
+            let prior = headers[name].joined(separator: ", ")
+            if prior.isEmpty {
+                headers.add(name: name, value: value)
+            } else if let separator {
+                headers.replaceOrAdd(name: name, value: prior + separator + value)
+            }
         }
-        if prior("X-Forwarded-Proto").isEmpty { headers.add(name: "X-Forwarded-Proto", value: self.configuration.clientScheme) }
-        if let host, prior("X-Forwarded-Host").isEmpty { headers.add(name: "X-Forwarded-Host", value: host) }
+        if let address = client.address { set("X-Forwarded-For", address, extending: ", ") }
+        set("X-Forwarded-Proto", scheme, extending: nil)
+        if let host { set("X-Forwarded-Host", host, extending: nil) }
         var element = ""
-        if let address { element += "for=" + (address.contains(":") ? "\"[\(address)]\";" : address + ";") }
+        if let forwardedFor = client.forwardedFor { element += forwardedFor + ";" }
         if let host { element += "host=" + Self.forwardedValue(host) + ";" }
-        element += "proto=" + self.configuration.clientScheme
-        let forwarded = prior("Forwarded")
-        headers.replaceOrAdd(name: "Forwarded", value: forwarded.isEmpty ? element : forwarded + ", " + element)
+        element += "proto=" + scheme
+        set("Forwarded", element, extending: ", ")
         headers.add(name: "Via", value: "1.1 crtauth")
     }
 
@@ -234,7 +259,7 @@ public struct ReverseProxy: Sendable {
 
     /// An upstream's response fields as passed back to the client: hop-by-hop ones dropped.
     package static func passedBack(_ headers: HTTPHeaders) -> HTTPFields {
-        let dropped = Self.droppedFromAnswer(headers)
+        let dropped = AnswerFieldsDropped(headers)
         var fields = HTTPFields()
         fields.reserveCapacity(headers.count)
         for (name, value) in headers {
@@ -246,21 +271,29 @@ public struct ReverseProxy: Sendable {
 
     /// The same, kept in NIO's type for a response written in it.
     package static func passedBackHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
-        let dropped = Self.droppedFromAnswer(headers)
+        let dropped = AnswerFieldsDropped(headers)
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count)
         for (name, value) in headers where !dropped.contains(name.lowercased()) { kept.add(name: name, value: value) }
         return kept
     }
 
-    /// Lower-cased names of an answer's fields not passed back.
-    static func droppedFromAnswer(_ headers: HTTPHeaders) -> Set<String> {
-        var dropped = Self.hopByHop
-        // A chunked answer is re-framed by our server; its length header, if any, is a lie.
-        if headers.contains(name: "transfer-encoding") { dropped.insert("content-length") }
-        let options = headers["connection"]
-        if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
-        return dropped
+    /// Which of an answer's fields are not passed back (lower-cased names).
+    struct AnswerFieldsDropped {
+        /// A chunked answer is re-framed by our server; its length header, if any, is a lie.
+        let chunked: Bool
+        /// What its `Connection` names.
+        let options: Set<String>
+
+        init(_ headers: HTTPHeaders) {
+            self.chunked = headers.contains(name: "transfer-encoding")
+            let values = headers["connection"]
+            self.options = values.isEmpty ? [] : ReverseProxy.connectionOptions(values)
+        }
+
+        func contains(_ name: String) -> Bool {
+            ReverseProxy.hopByHop.contains(name) || (self.chunked && name == "content-length") || self.options.contains(name)
+        }
     }
 }
 

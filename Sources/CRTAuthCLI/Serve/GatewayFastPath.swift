@@ -63,7 +63,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     let configuration: Configuration
-    private var peer: SocketAddress?
+    private var peer: SocketAddress? {
+        didSet {
+            guard case .proxy(let proxy, _) = self.configuration.upstream else { return }
+            self.client = ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
+        }
+    }
+    /// The peer as the upstream is told of it.
+    private var client: ReverseProxy.Client?
     /// Requests handed to the router whose answer has not ended.
     private var routerOwed = 0
     /// The parts of a request handed to the router are still arriving.
@@ -182,7 +189,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             self.respond(admitted, status: .ok, headers: headers, body: nil, context: context)
         case .proxy:
             guard case .proxy(let proxy, let pool) = self.configuration.upstream else { return }
-            let exchange = ProxiedRequest(admitted, proxy: proxy, pool: pool, peer: self.peer, fastPath: self, context: context)
+            let client = self.client ?? ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
+            let exchange = ProxiedRequest(admitted, proxy: proxy, pool: pool, client: client, fastPath: self, context: context)
             self.inFlight = exchange
             exchange.start()
         }

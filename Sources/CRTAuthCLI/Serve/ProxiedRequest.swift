@@ -25,14 +25,14 @@ final class ProxiedRequest: UpstreamExchange {
     private var keepAlive = true
     private var done = false
 
-    init(_ admitted: GatewayFastPath.Admitted, proxy: ReverseProxy, pool: UpstreamConnectionPool, peer: SocketAddress?,
+    init(_ admitted: GatewayFastPath.Admitted, proxy: ReverseProxy, pool: UpstreamConnectionPool, client: ReverseProxy.Client,
          fastPath: GatewayFastPath, context: ChannelHandlerContext) {
         self.admitted = admitted
         self.proxy = proxy
         self.pool = pool
         self.fastPath = fastPath
         self.context = context
-        var headers = admitted.request.map { proxy.upstreamHeaders($0, identity: admitted.identity, peer: peer) } ?? HTTPHeaders()
+        var headers = admitted.request.map { proxy.upstreamHeaders($0, identity: admitted.identity, client: client) } ?? HTTPHeaders()
         headers.replaceOrAdd(name: "Host", value: pool.endpoint.authority)
         self.head = HTTPRequestHead(version: .http1_1, method: admitted.head.method, uri: pool.endpoint.basePath + admitted.head.uri, headers: headers)
     }
