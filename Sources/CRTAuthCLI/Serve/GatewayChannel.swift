@@ -28,7 +28,14 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     /// Token-carrying requests answered without the router, when set.
     let fastPath: GatewayFastPath.Configuration?
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>> {
+    struct Value: ServerChildChannelValue {
+        let asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+        /// Completes when a request needs the router, or the connection has closed.
+        let routerNeeded: EventLoopFuture<Void>?
+        var channel: any Channel { self.asyncChannel.channel }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             var decoderLimits = NIOHTTPDecoderLimitConfiguration()
             decoderLimits.maxHeaderFieldSize = self.limits.maximumHeadLength
@@ -42,14 +49,20 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: decoderLimits)
             try pipeline.addHandler(HTTP1ConnectionGuard(headTimeout: self.limits.headTimeout, idleTimeout: self.limits.idleTimeout))
-            if let fastPath = self.fastPath { try pipeline.addHandler(GatewayFastPath(configuration: fastPath)) }
+            let fastPath = self.fastPath.map { GatewayFastPath(configuration: $0, eventLoop: channel.eventLoop) }
+            if let fastPath { try pipeline.addHandler(fastPath) }
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            return Value(asyncChannel: asyncChannel, routerNeeded: fastPath?.routerNeeded.futureResult)
         }
     }
 
-    func handle(value: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger) async {
-        await self.handleHTTP(asyncChannel: value, logger: logger)
+    /// The router's request loop, started only once a request needs it: a connection the fast
+    /// path serves alone never holds the loop's tasks and buffers (a third of what an idle
+    /// connection costs).
+    func handle(value: Value, logger: Logger) async {
+        if let routerNeeded = value.routerNeeded { try? await routerNeeded.get() }
+        await self.handleHTTP(asyncChannel: value.asyncChannel, logger: logger)
     }
 }
 
@@ -57,7 +70,7 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 /// offers neither), the latter as ``GatewayHTTP1Channel``.
 struct SecureGatewayChannel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
-        let negotiated: EventLoopFuture<NIONegotiatedHTTPVersion<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, HTTP2Channel.Value>>
+        let negotiated: EventLoopFuture<NIONegotiatedHTTPVersion<GatewayHTTP1Channel.Value, HTTP2Channel.Value>>
         let channel: any Channel
     }
 

@@ -26,7 +26,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    struct Configuration: Sendable {
+    /// Shared by every connection's handler.
+    final class Configuration: Sendable {
         enum Upstream: Sendable {
             /// No upstream: `/whoami` is answered.
             case none
@@ -42,6 +43,18 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let accessLogger: Logger?
         let metrics: RequestMetrics
         let logger: Logger
+
+        init(chap: ChapTokenAuthenticator, clock: @escaping @Sendable () -> UInt64, handshakePath: String, routerPaths: ExemptPaths,
+             upstream: Upstream, accessLogger: Logger?, metrics: RequestMetrics, logger: Logger) {
+            self.chap = chap
+            self.clock = clock
+            self.handshakePath = handshakePath
+            self.routerPaths = routerPaths
+            self.upstream = upstream
+            self.accessLogger = accessLogger
+            self.metrics = metrics
+            self.logger = logger
+        }
     }
 
     /// Methods proxied here (bodiless by convention; one with a body goes to the router).
@@ -84,9 +97,18 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// A read asked for while `inFlight`.
     private var readWanted = false
 
-    init(configuration: Configuration) { self.configuration = configuration }
+    /// Completed when the router is first handed a request, or the connection ends: the
+    /// router's request loop waits for it (``GatewayHTTP1Channel``).
+    let routerNeeded: EventLoopPromise<Void>
+
+    init(configuration: Configuration, eventLoop: any EventLoop) {
+        self.configuration = configuration
+        self.routerNeeded = eventLoop.makePromise()
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.peer = context.channel.remoteAddress }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.routerNeeded.succeed() }
 
     func channelActive(context: ChannelHandlerContext) {
         self.peer = context.channel.remoteAddress
@@ -110,6 +132,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             }
             self.routerOwed += 1
             self.routerReading = true
+            self.routerNeeded.succeed()
             context.fireChannelRead(self.wrapInboundOut(part))
             return true
         case .body:
@@ -118,6 +141,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 self.admitted = nil
                 self.routerOwed += 1
                 self.routerReading = true
+                self.routerNeeded.succeed()
                 context.fireChannelRead(self.wrapInboundOut(.head(admitted.head)))
             }
             context.fireChannelRead(self.wrapInboundOut(part))
@@ -248,7 +272,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.inFlight?.clientGone()
+        self.routerNeeded.succeed()
         context.fireChannelInactive()
+    }
+
+    /// Errors (a head the parser refused mid-request) are the router's to answer.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.routerNeeded.succeed()
+        context.fireErrorCaught(error)
     }
 }
 
