@@ -9,6 +9,9 @@ import NIOCore
 /// fingerprint, the scheme, the result with its reason, and the peer.
 struct Audit: Sendable {
     let logger: Logger
+    private let counters = MetricSeriesCache<Counter>()
+
+    init(logger: Logger) { self.logger = logger }
     /// Longest attacker-influenced value put in a log line.
     static let maximumLoggedLength = 64
 
@@ -22,7 +25,9 @@ struct Audit: Sendable {
         if let peer { metadata["peer"] = .string(Self.describe(peer)) }
         self.logger.info("authentication", metadata: metadata)
         AccessRecord.current?.note(scheme: scheme, user: user.map { Self.escaped($0) }, key: key, refusal: result.name == "success" ? nil : result.reason)
-        Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)]).increment()
+        self.counters.metric([scheme.name, result.name, result.reason]) {
+            Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)])
+        }.increment()
     }
 
     enum Result {

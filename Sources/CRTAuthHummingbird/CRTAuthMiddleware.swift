@@ -77,6 +77,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
     let audit: Audit
     /// The 401 for this configuration (its challenges name the enabled schemes).
     let unauthorized: Response
+    private let handshakeTimers = MetricSeriesCache<Timer>()
 
     /// The middleware for the schemes of `configuration`, in the order chap, JWT, RFC 9421,
     /// serveradmin.
@@ -196,7 +197,9 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         let started = ContinuousClock.now
         let (stage, answer) = await HandshakeEndpoint.answer(xCHAP: request.headers[values: .xCHAP], server: self.server.current, now: self.clock())
         if let stage {
-            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)]).recordInterval(since: started)
+            self.handshakeTimers.metric([stage.rawValue]) {
+                Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
+            }.recordInterval(since: started)
         }
         switch answer {
         case .exchange(let value, let identity):

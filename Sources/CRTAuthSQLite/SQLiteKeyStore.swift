@@ -93,18 +93,25 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
 
     // MARK: KeyProvider
 
+    /// A read on the calling thread. Lookups read a few rows of a local file: handing them to
+    /// GRDB's queue and back (its async read) costs more thread switches than the read itself,
+    /// on every handshake.
+    private func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try self.pool.read(body)
+    }
+
     public func keys(for username: String) async throws -> KeyLookup {
         struct KeyRow: Sendable {
             var blob: Data, isCertificateAuthority: Bool, principals: String?, expiresAt: Int64?
         }
         let rows: [KeyRow]?
         do {
-            rows = try await self.pool.read { db -> [KeyRow]? in
-                guard let userID = try Int64.fetchOne(db, sql: "SELECT id FROM users WHERE name = ?", arguments: [username]) else { return nil }
-                return try Row.fetchAll(db, sql: """
+            rows = try self.readNow { db -> [KeyRow]? in
+                guard let userID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM users WHERE name = ?"), arguments: [username]) else { return nil }
+                return try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT blob, is_certificate_authority, principals, expires_at FROM keys
                     WHERE user_id = ? AND revoked_at IS NULL ORDER BY id LIMIT ?
-                    """, arguments: [userID, Self.maximumKeysPerUser]).map {
+                    """), arguments: [userID, Self.maximumKeysPerUser]).map {
                     KeyRow(blob: $0["blob"], isCertificateAuthority: $0["is_certificate_authority"], principals: $0["principals"], expiresAt: $0["expires_at"])
                 }
             }
@@ -127,13 +134,13 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     public func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)? {
         let rows: [(name: String, blob: Data)]
         do {
-            rows = try await self.pool.read { db in
-                try Row.fetchAll(db, sql: """
+            rows = try self.readNow { db in
+                try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT users.name, keys.blob FROM keys JOIN users ON users.id = keys.user_id
                     WHERE keys.fingerprint = ? AND keys.revoked_at IS NULL
                       AND keys.is_certificate_authority = 0 AND (keys.expires_at IS NULL OR keys.expires_at > ?)
                     LIMIT 2
-                    """, arguments: [fingerprint, Int64(clamping: now)]).map { (name: $0["name"], blob: $0["blob"]) }
+                    """), arguments: [fingerprint, Int64(clamping: now)]).map { (name: $0["name"], blob: $0["blob"]) }
             }
         } catch {
             throw AuthCoreError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")

@@ -94,7 +94,7 @@ struct Gateway {
             chap: ChapTokenAuthenticator(server: { server.current }), clock: { UInt64(Date().timeIntervalSince1970) },
             handshakePath: authentication.handshakePath, routerPaths: ExemptPaths(authentication.exemptPaths),
             upstream: proxy.flatMap { proxy in pool.map { .proxy(proxy, $0) } } ?? .none,
-            accessLogger: accessLogger, metrics: metrics, logger: logger) : nil
+            accessLogger: accessLogger, metrics: metrics) : nil
         router.add(middleware: GatewayMiddleware(proxy: proxy, tunnel: tunnel, localPaths: Set(localPaths)))
         let jwksDocument = JSONWebKeySet.document(publishing: settings.publishedKeys)
         router.get("/.well-known/jwks.json") { _, _ in

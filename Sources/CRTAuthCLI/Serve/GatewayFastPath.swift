@@ -42,10 +42,9 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let upstream: Upstream
         let accessLogger: Logger?
         let metrics: RequestMetrics
-        let logger: Logger
 
         init(chap: ChapTokenAuthenticator, clock: @escaping @Sendable () -> UInt64, handshakePath: String, routerPaths: ExemptPaths,
-             upstream: Upstream, accessLogger: Logger?, metrics: RequestMetrics, logger: Logger) {
+             upstream: Upstream, accessLogger: Logger?, metrics: RequestMetrics) {
             self.chap = chap
             self.clock = clock
             self.handshakePath = handshakePath
@@ -53,7 +52,6 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             self.upstream = upstream
             self.accessLogger = accessLogger
             self.metrics = metrics
-            self.logger = logger
         }
     }
 
