@@ -179,28 +179,36 @@ public struct ReverseProxy: Sendable {
     }
 
     package func upstreamHeaders(_ request: HTTPRequest, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
+        self.upstreamHeaders(fields: request.headerFields.lazy.map { ($0.name.rawName, $0.value) }, connection: request.headerFields[values: .connection],
+                             authority: request.authority, identity: identity, client: client)
+    }
+
+    /// The same from a request head in NIO's type (`Host` is the authority, and dropped).
+    package func upstreamHeaders(_ head: HTTPRequestHead, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
+        self.upstreamHeaders(fields: head.headers.lazy.map { ($0.name, $0.value) }, connection: head.headers["connection"],
+                             authority: head.headers.first(name: "host"), identity: identity, client: client)
+    }
+
+    /// `fields`: the request's, names as sent.
+    func upstreamHeaders(fields: some Sequence<(String, String)>, connection: [String], authority: String?, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headerFields.count + 8)
+        headers.reserveCapacity(16)
         var dropped = client.trusted ? Self.droppedFromClients : Self.droppedFromUntrustedClients
-        let options = request.headerFields[values: .connection]
-        if !options.isEmpty { dropped.formUnion(Self.connectionOptions(options)) }
-        for field in request.headerFields where !dropped.contains(field.name.canonicalName) {
-            // The credential stays here: a token (chap) or a JWT is of no use upstream.
-            if identity?.scheme.usesAuthorizationHeader == true && field.name == .authorization { continue }
-            headers.add(name: field.name.rawName, value: field.value)
-        }
+        if !connection.isEmpty { dropped.formUnion(Self.connectionOptions(connection)) }
+        // The credential stays here: a token (chap) or a JWT is of no use upstream.
+        if identity?.scheme.usesAuthorizationHeader == true { dropped.insert("authorization") }
+        for (name, value) in fields where !dropped.contains(name.lowercased()) { headers.add(name: name, value: value) }
         if let identity {
             for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
         }
-        self.setForwardingHeaders(&headers, request: request, client: client)
+        self.setForwardingHeaders(&headers, authority: authority, client: client)
         return headers
     }
 
     /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
     /// copies were kept above only from a trusted proxy, and are then extended here; anyone
     /// else's were dropped, so these are simply added.
-    func setForwardingHeaders(_ headers: inout HTTPHeaders, request: HTTPRequest, client: Client) {
-        let host = request.authority
+    func setForwardingHeaders(_ headers: inout HTTPHeaders, authority host: String?, client: Client) {
         let scheme = self.configuration.clientScheme
         func set(_ name: String, _ value: String, extending separator: String?) {
             guard client.trusted else { return headers.add(name: name, value: value) }

@@ -1,12 +1,10 @@
 import AuthCore
 import CRTAuth
 import CRTAuthHummingbird
-import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
 
 /// The gateway's most common request, answered on the connection's event loop without the
 /// router: a request without a body carrying a valid crtauth token (`Authorization: chap:…`)
@@ -65,8 +63,6 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request taken here, from its head on.
     struct Admitted {
         let head: HTTPRequestHead
-        /// The head in HTTPTypes, for a request proxied (the proxy's header rules speak them).
-        let request: HTTPRequest?
         let path: String
         let identity: AuthenticatedIdentity
         let answer: Answer
@@ -128,22 +124,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 self.admitted = admitted
                 return false
             }
-            self.routerOwed += 1
-            self.routerReading = true
-            self.routerNeeded.succeed()
-            context.fireChannelRead(self.wrapInboundOut(part))
-            return true
+            self.handToRouter(head, context: context)
         case .body:
             if let admitted = self.admitted {
                 // A body after all (the head announced none): the router's, with its head.
                 self.admitted = nil
-                self.routerOwed += 1
-                self.routerReading = true
-                self.routerNeeded.succeed()
-                context.fireChannelRead(self.wrapInboundOut(.head(admitted.head)))
+                self.handToRouter(admitted.head, context: context)
             }
             context.fireChannelRead(self.wrapInboundOut(part))
-            return true
         case .end:
             guard let admitted = self.admitted else {
                 self.routerReading = false
@@ -154,6 +142,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             self.answer(admitted, context: context)
             return false
         }
+        return true
+    }
+
+    private func handToRouter(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        self.routerOwed += 1
+        self.routerReading = true
+        self.routerNeeded.succeed()
+        context.fireChannelRead(self.wrapInboundOut(.head(head)))
     }
 
     /// What is answered here for a request with `head`, if anything.
@@ -163,29 +159,29 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let path = URI(head.uri).path
         guard path != self.configuration.handshakePath, !self.configuration.routerPaths.contains(path) else { return nil }
         let answer: Answer
-        var request: HTTPRequest?
         switch (path, self.configuration.upstream) {
         case ("/_auth/check", _): answer = .check
         case ("/whoami", .none) where head.method == .GET: answer = .whoami
-        case (_, .proxy) where Self.proxiedMethods.contains(head.method):
-            // As the router would see it (one it cannot convert is the router's to refuse).
-            guard let converted = try? HTTPRequest(head, secure: false, splitCookie: false) else { return nil }
-            answer = .proxy
-            request = converted
+        case (_, .proxy) where Self.proxiedMethods.contains(head.method): answer = .proxy
         default: return nil
         }
         let started = ContinuousClock.now
         guard case .success(let identity)? = try? self.configuration.chap.authenticate(authorization: [authorization], now: self.configuration.clock())
         else { return nil }
-        return Admitted(head: head, request: request, path: path, identity: identity, answer: answer, started: started)
+        return Admitted(head: head, path: path, identity: identity, answer: answer, started: started)
     }
 
-    /// The one `Authorization` value of a request that has no body and no `Connection` or
-    /// `Upgrade`; nil for anything else. One pass over the fields, names compared without case.
+    /// The one `Authorization` value of a request that has no body, no `Connection` or
+    /// `Upgrade` and at most one `Host`; nil for anything else. One pass over the fields, names
+    /// compared without case.
     static func soleAuthorization(_ headers: HTTPHeaders) -> String? {
         var authorization: String?
+        var host = false
         for (name, value) in headers {
             switch name.utf8.count {
+            case 4 where name.isASCIICaseInsensitiveEqual(to: "host"):
+                guard !host else { return nil }
+                host = true
             case 13 where name.isASCIICaseInsensitiveEqual(to: "authorization"):
                 guard authorization == nil else { return nil }
                 authorization = value

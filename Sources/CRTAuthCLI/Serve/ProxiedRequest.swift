@@ -32,7 +32,7 @@ final class ProxiedRequest: UpstreamExchange {
         self.pool = pool
         self.fastPath = fastPath
         self.context = context
-        var headers = admitted.request.map { proxy.upstreamHeaders($0, identity: admitted.identity, client: client) } ?? HTTPHeaders()
+        var headers = proxy.upstreamHeaders(admitted.head, identity: admitted.identity, client: client)
         headers.replaceOrAdd(name: "Host", value: pool.endpoint.authority)
         self.head = HTTPRequestHead(version: .http1_1, method: admitted.head.method, uri: pool.endpoint.basePath + admitted.head.uri, headers: headers)
     }
