@@ -39,7 +39,8 @@ final class ProxiedRequest: UpstreamExchange {
 
     func start() {
         let timeout = self.proxy.configuration.responseTimeout.components
-        self.deadline = self.context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(timeout.seconds)) { [self] in
+        let nanoseconds = timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000
+        self.deadline = self.context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
             self.deadline = nil
             self.connection?.abandon()
             self.connection = nil

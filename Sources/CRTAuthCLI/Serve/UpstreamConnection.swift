@@ -19,7 +19,13 @@ final class UpstreamConnection: @unchecked Sendable {
 
     let channel: any Channel
     private let reader: Reader
-    private var idleClose: Scheduled<Void>?
+    /// Since when it has waited in the pool (nil while it carries an exchange).
+    private var idleSince: NIODeadline?
+    /// Closes it once idle long enough; left running while it is in use, and moved on when it
+    /// fires, so an exchange schedules nothing.
+    private var idleTimer: Scheduled<Void>?
+    /// Whether the socket is read (paused while the client is slower).
+    private var reading = true
 
     init(channel: any Channel) throws {
         self.channel = channel
@@ -43,21 +49,31 @@ final class UpstreamConnection: @unchecked Sendable {
 
     /// Reads from the upstream stop and start again (the client is slower than the upstream).
     func setReading(_ reading: Bool) {
+        guard reading != self.reading else { return }
+        self.reading = reading
         self.channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
     }
 
     /// Idle in the pool: closed after `timeout`; `gone` runs once it is closed, by either side.
     func wait(closingAfter timeout: TimeAmount, gone: @escaping () -> Void) {
-        let channel = self.channel
         self.reader.whenIdleGone = gone
-        self.idleClose = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        if !channel.isActive { self.reader.idleGone() }
+        self.idleSince = .now()
+        if self.idleTimer == nil { self.closeWhenIdle(for: timeout) }
+        if !self.channel.isActive { self.reader.idleGone() }
+    }
+
+    private func closeWhenIdle(for timeout: TimeAmount) {
+        guard let since = self.idleSince else { return }
+        self.idleTimer = self.channel.eventLoop.assumeIsolated().scheduleTask(deadline: since + timeout) { [self] in
+            self.idleTimer = nil
+            guard let since = self.idleSince else { return }
+            if since + timeout <= .now() { self.channel.close(promise: nil) } else { self.closeWhenIdle(for: timeout) }
+        }
     }
 
     /// Out of the pool for an exchange: whether it is still open.
     func leave() -> Bool {
-        self.idleClose?.cancel()
-        self.idleClose = nil
+        self.idleSince = nil
         self.reader.whenIdleGone = nil
         return self.channel.isActive
     }
