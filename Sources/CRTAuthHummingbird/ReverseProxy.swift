@@ -75,11 +75,16 @@ public struct ReverseProxy: Sendable {
         package let secure: Bool
         /// The upstream URL's path, prepended to every request's (empty, or starting with `/`).
         package let basePath: String
-
         /// `Host` as the upstream expects it: the port only when it is not the scheme's default.
-        package var authority: String {
-            let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-            return self.port == (self.secure ? 443 : 80) ? host : "\(host):\(self.port)"
+        package let authority: String
+
+        init(host: String, port: Int, secure: Bool, basePath: String) {
+            self.host = host
+            self.port = port
+            self.secure = secure
+            self.basePath = basePath
+            let name = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+            self.authority = port == (secure ? 443 : 80) ? name : "\(name):\(port)"
         }
     }
 
@@ -193,10 +198,15 @@ public struct ReverseProxy: Sendable {
     func upstreamHeaders(fields: some Sequence<(String, String)>, connection: [String], authority: String?, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(16)
-        var dropped = client.trusted ? Self.droppedFromClients : Self.droppedFromUntrustedClients
-        if !connection.isEmpty { dropped.formUnion(Self.connectionOptions(connection)) }
         // The credential stays here: a token (chap) or a JWT is of no use upstream.
-        if identity?.scheme.usesAuthorizationHeader == true { dropped.insert("authorization") }
+        let credential = identity?.scheme.usesAuthorizationHeader == true
+        var dropped = switch (client.trusted, credential) {
+        case (true, false): Self.droppedFromClients
+        case (true, true): Self.droppedFromClientsWithCredential
+        case (false, false): Self.droppedFromUntrustedClients
+        case (false, true): Self.droppedFromUntrustedClientsWithCredential
+        }
+        if !connection.isEmpty { dropped.formUnion(Self.connectionOptions(connection)) }
         for (name, value) in fields where !dropped.contains(name.lowercased()) { headers.add(name: name, value: value) }
         if let identity {
             for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
@@ -251,6 +261,9 @@ public struct ReverseProxy: Sendable {
     static let droppedFromClients = hopByHop.union(identityHeaders.map(\.canonicalName))
     /// The same for a peer that is not a trusted proxy: its forwarding fields too.
     static let droppedFromUntrustedClients = droppedFromClients.union(forwarding)
+    /// Each with `Authorization`, for a request whose credential was in it.
+    static let droppedFromClientsWithCredential = droppedFromClients.union(["authorization"])
+    static let droppedFromUntrustedClientsWithCredential = droppedFromUntrustedClients.union(["authorization"])
 
     /// The lower-cased options of `Connection` field values (RFC 9110 §7.6.1).
     package static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
@@ -258,8 +271,9 @@ public struct ReverseProxy: Sendable {
         for value in values {
             for option in value.utf8.split(separator: UInt8(ascii: ",")) {
                 // Optional whitespace (RFC 9110 §5.6.3) is spaces and tabs only.
-                let trimmed = option.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-                if !trimmed.isEmpty { options.insert(String(decoding: trimmed, as: UTF8.self).lowercased()) }
+                func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+                guard let first = option.firstIndex(where: { !blank($0) }), let last = option.lastIndex(where: { !blank($0) }) else { continue }
+                options.insert(String(decoding: option[first...last], as: UTF8.self).lowercased())
             }
         }
         return options

@@ -90,6 +90,10 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var held = CircularBuffer<HTTPServerRequestPart>()
     /// A read asked for while `inFlight`.
     private var readWanted = false
+    /// Watches the upstream deadline of the request in flight; left running between requests
+    /// and moved on when it fires, so a request schedules nothing.
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadlineTimerAt: NIODeadline?
 
     /// Completed when the router is first handed a request, or the connection ends: the
     /// router's request loop waits for it (``GatewayHTTP1Channel``).
@@ -210,6 +214,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             let client = self.client ?? ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
             let exchange = ProxiedRequest(admitted, proxy: proxy, pool: pool, client: client, fastPath: self, context: context)
             self.inFlight = exchange
+            self.watchDeadline(of: exchange, context: context)
             exchange.start()
         }
     }
@@ -231,6 +236,18 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         record.note(scheme: admitted.identity.scheme, user: admitted.identity.username, key: admitted.identity.keyFingerprint, refusal: nil)
         AccessLogMiddleware<CRTAuthRequestContext>.Line(logger: logger, record: record, started: admitted.started, method: admitted.head.method.rawValue,
                                                         path: admitted.path, peer: self.peer).write(status: status, bytes: bytes)
+    }
+
+    private func watchDeadline(of exchange: ProxiedRequest, context: ChannelHandlerContext) {
+        if let at = self.deadlineTimerAt, at <= exchange.deadline { return }
+        self.deadlineTimer?.cancel()
+        self.deadlineTimerAt = exchange.deadline
+        self.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.deadline) { [self] in
+            self.deadlineTimer = nil
+            self.deadlineTimerAt = nil
+            guard let exchange = self.inFlight else { return }
+            if exchange.deadline <= .now() { exchange.timedOut() } else { self.watchDeadline(of: exchange, context: context) }
+        }
     }
 
     /// The proxied request has ended: what waited is taken in order.
@@ -265,6 +282,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.deadlineTimer?.cancel()
+        self.deadlineTimer = nil
         self.inFlight?.clientGone()
         self.routerNeeded.succeed()
         context.fireChannelInactive()

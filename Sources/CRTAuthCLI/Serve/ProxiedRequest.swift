@@ -5,7 +5,8 @@ import NIOHTTP1
 /// One request of ``GatewayFastPath`` sent upstream on a pooled connection, its answer
 /// streamed back as it comes: the upstream is read only while the client keeps up. The header
 /// rules are ``ReverseProxy``'s; an upstream that cannot be reached is a 502, one that sends no
-/// answer head within the upstream timeout a 504. A pooled connection that turns out closed
+/// answer head within the upstream timeout a 504 (the deadline is watched by
+/// ``GatewayFastPath``'s one timer per connection). A pooled connection that turns out closed
 /// before any answer (the upstream dropped it while idle) is replaced once.
 /// Everything here runs on the client connection's event loop.
 final class ProxiedRequest: UpstreamExchange {
@@ -18,7 +19,6 @@ final class ProxiedRequest: UpstreamExchange {
     private var connection: UpstreamConnection?
     /// The connection came from the pool, and this request has not been sent again yet.
     private var mayRetry = false
-    private var deadline: Scheduled<Void>?
     /// The status passed back, once the answer's head has been.
     private var status: Int?
     private var bytes = 0
@@ -35,31 +35,33 @@ final class ProxiedRequest: UpstreamExchange {
         var headers = proxy.upstreamHeaders(admitted.head, identity: admitted.identity, client: client)
         headers.replaceOrAdd(name: "Host", value: pool.endpoint.authority)
         self.head = HTTPRequestHead(version: .http1_1, method: admitted.head.method, uri: pool.endpoint.basePath + admitted.head.uri, headers: headers)
+        let timeout = proxy.configuration.responseTimeout.components
+        self.deadline = .now() + .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
     }
 
-    func start() {
-        let timeout = self.proxy.configuration.responseTimeout.components
-        let nanoseconds = timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000
-        self.deadline = self.context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
-            self.deadline = nil
-            self.connection?.abandon()
-            self.connection = nil
-            self.proxy.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.proxy.configuration.responseTimeout)")])
-            self.fail(.gatewayTimeout, ReverseProxy.gatewayTimeoutMessage)
-        }
-        self.send(retrying: false)
+    /// When the answer's head must have come (``GatewayFastPath`` keeps the timer).
+    let deadline: NIODeadline
+
+    func start() { self.send(retrying: false) }
+
+    /// No answer head by ``deadline``: 504.
+    func timedOut() {
+        guard !self.done, self.status == nil else { return }
+        self.connection?.abandon()
+        self.connection = nil
+        self.proxy.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.proxy.configuration.responseTimeout)")])
+        self.fail(.gatewayTimeout, ReverseProxy.gatewayTimeoutMessage)
     }
 
     private func send(retrying: Bool) {
-        self.pool.lease(on: self.context.eventLoop).assumeIsolated().whenComplete { [self] result in
+        if let connection = self.pool.idleConnection(on: self.context.eventLoop) {
+            return self.send(on: connection, reused: true, retrying: retrying)
+        }
+        self.pool.connect(on: self.context.eventLoop).assumeIsolated().whenComplete { [self] result in
             switch result {
-            case .success(let (connection, reused)):
+            case .success(let connection):
                 guard !self.done else { return self.pool.release(connection) }
-                self.mayRetry = reused && !retrying
-                guard connection.channel.isActive else { return self.upstreamFailed(UpstreamConnection.Closed()) }
-                self.connection = connection
-                if !self.context.channel.isWritable { connection.setReading(false) }
-                connection.send(self.head, to: self)
+                self.send(on: connection, reused: false, retrying: retrying)
             case .failure(let error):
                 guard !self.done else { return }
                 self.proxy.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
@@ -68,12 +70,18 @@ final class ProxiedRequest: UpstreamExchange {
         }
     }
 
+    private func send(on connection: UpstreamConnection, reused: Bool, retrying: Bool) {
+        self.mayRetry = reused && !retrying
+        guard connection.channel.isActive else { return self.upstreamFailed(UpstreamConnection.Closed()) }
+        self.connection = connection
+        if !self.context.channel.isWritable { connection.setReading(false) }
+        connection.send(self.head, to: self)
+    }
+
     func upstreamPart(_ part: HTTPClientResponsePart) {
         guard !self.done else { return }
         switch part {
         case .head(let answer):
-            self.deadline?.cancel()
-            self.deadline = nil
             self.mayRetry = false
             self.status = Int(answer.status.code)
             self.keepAlive = answer.isKeepAlive
@@ -131,8 +139,6 @@ final class ProxiedRequest: UpstreamExchange {
 
     /// An answer of the gateway's own instead of the upstream's (before any of that was sent).
     private func fail(_ status: HTTPResponseStatus, _ message: String) {
-        self.deadline?.cancel()
-        self.deadline = nil
         self.done = true
         self.fastPath.respond(self.admitted, status: status, headers: ["Content-Type": "text/plain; charset=utf-8"],
                               body: ByteBuffer(string: message + "\n"), context: self.context)
@@ -140,8 +146,6 @@ final class ProxiedRequest: UpstreamExchange {
     }
 
     private func finish(status: Int) {
-        self.deadline?.cancel()
-        self.deadline = nil
         self.done = true
         self.fastPath.log(self.admitted, status: status, bytes: self.bytes)
         self.fastPath.finished(self, context: self.context)

@@ -21,37 +21,54 @@ final class UpstreamConnectionPool: Sendable {
     let endpoint: ReverseProxy.Endpoint
     /// For an `https://` upstream.
     let tls: NIOSSLContext?
-    private let idle = Mutex<[ObjectIdentifier: [UpstreamConnection]]>([:])
+    /// Each event loop's idle connections; a loop's list is used on that loop only.
+    private let idle = Mutex<[ObjectIdentifier: IdleConnections]>([:])
+
+    /// One event loop's idle connections, most recently used last.
+    final class IdleConnections: @unchecked Sendable {
+        var connections: [UpstreamConnection] = []
+    }
 
     init(endpoint: ReverseProxy.Endpoint, tls: NIOSSLContext?) {
         self.endpoint = endpoint
         self.tls = tls
     }
 
-    /// An idle connection of `eventLoop` (`reused`), or a new one. Call on `eventLoop`.
-    func lease(on eventLoop: any EventLoop) -> EventLoopFuture<(connection: UpstreamConnection, reused: Bool)> {
+    private func idleConnections(of eventLoop: any EventLoop) -> IdleConnections {
         let key = ObjectIdentifier(eventLoop)
-        while let connection = self.idle.withLock({ $0[key]?.popLast() }) {
-            if connection.leave() { return eventLoop.makeSucceededFuture((connection, true)) }
+        return self.idle.withLock { idle in
+            if let list = idle[key] { return list }
+            let list = IdleConnections()
+            idle[key] = list
+            return list
         }
-        return self.endpoint.connect(on: eventLoop, tls: self.tls) { channel in
+    }
+
+    /// An idle connection of `eventLoop` that is still open, if any. Call on `eventLoop`.
+    func idleConnection(on eventLoop: any EventLoop) -> UpstreamConnection? {
+        let list = self.idleConnections(of: eventLoop)
+        while let connection = list.connections.popLast() {
+            if connection.leave() { return connection }
+        }
+        return nil
+    }
+
+    /// A new connection on `eventLoop`.
+    func connect(on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+        self.endpoint.connect(on: eventLoop, tls: self.tls) { channel in
             try channel.pipeline.syncOperations.addHandler(UpstreamConnection.Reader())
         }.flatMapThrowing { channel in
-            (try UpstreamConnection(channel: channel), false)
+            try UpstreamConnection(channel: channel)
         }
     }
 
     /// Takes `connection` back after an exchange that left it clean (call on its event loop).
     func release(_ connection: UpstreamConnection) {
-        let key = ObjectIdentifier(connection.channel.eventLoop)
-        let kept = self.idle.withLock { idle in
-            guard idle[key, default: []].count < Self.maximumIdlePerEventLoop else { return false }
-            idle[key, default: []].append(connection)
-            return true
-        }
-        guard kept else { return connection.channel.close(promise: nil) }
-        connection.wait(closingAfter: Self.idleTimeout) { [weak self] in
-            self?.idle.withLock { idle in idle[key]?.removeAll { $0 === connection } }
+        let list = self.idleConnections(of: connection.channel.eventLoop)
+        guard list.connections.count < Self.maximumIdlePerEventLoop else { return connection.channel.close(promise: nil) }
+        list.connections.append(connection)
+        connection.wait(closingAfter: Self.idleTimeout) { [weak list] in
+            list?.connections.removeAll { $0 === connection }
         }
     }
 }
