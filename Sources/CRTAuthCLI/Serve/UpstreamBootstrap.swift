@@ -13,7 +13,7 @@ extension ReverseProxy.Endpoint {
     func connect(on eventLoop: any EventLoop, tls: NIOSSLContext?, leftOverBytes: RemoveAfterUpgradeStrategy = .dropBytes,
                  configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
         let host = self.host
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(Self.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -27,6 +27,9 @@ extension ReverseProxy.Endpoint {
                     try configure(channel)
                 }
             }
-            .connect(host: host, port: self.port)
+        // An address needs no resolver: NIO's runs getaddrinfo on its thread pool for every
+        // connection, which a burst of new upstream connections then waits in line for.
+        if let address = try? SocketAddress(ipAddress: host, port: self.port) { return bootstrap.connect(to: address) }
+        return bootstrap.connect(host: host, port: self.port)
     }
 }
