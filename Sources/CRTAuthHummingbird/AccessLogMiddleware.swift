@@ -52,13 +52,14 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The parts of a line known before the answer.
     package struct Line: Sendable {
         let logger: Logger
-        let record: AccessRecord
+        /// What authentication decided, when the chain behind records it (else given to `write`).
+        let record: AccessRecord?
         let started: ContinuousClock.Instant
         let method: String
         let path: String
         let peer: SocketAddress?
 
-        package init(logger: Logger, record: AccessRecord, started: ContinuousClock.Instant, method: String, path: String, peer: SocketAddress?) {
+        package init(logger: Logger, record: AccessRecord?, started: ContinuousClock.Instant, method: String, path: String, peer: SocketAddress?) {
             self.logger = logger
             self.record = record
             self.started = started
@@ -68,6 +69,10 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         }
 
         package func write(status: Int, bytes: Int) {
+            self.write(status: status, bytes: bytes, fields: self.record?.fields ?? AccessRecord.Fields())
+        }
+
+        package func write(status: Int, bytes: Int, fields: AccessRecord.Fields) {
             let elapsed = ContinuousClock.now - self.started
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             let fraction = String(micros % 1_000_000)
@@ -76,7 +81,6 @@ public struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 "bytes": .stringConvertible(bytes), "duration": .stringConvertible("\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"),
             ]
             if let peer = self.peer { metadata["peer"] = .string(Audit.describe(peer)) }
-            let fields = self.record.fields
             if let user = fields.user { metadata["user"] = .string(user) }
             if let key = fields.key { metadata["key"] = .string(key) }
             if let scheme = fields.scheme { metadata["scheme"] = .string(scheme.name) }

@@ -12,6 +12,13 @@ public final class AccessRecord: Sendable {
         public var scheme: IdentityScheme?
         /// Why the request was refused (an `AuthenticationFailure` reason, `malformed`, …).
         public var refusal: String?
+
+        package init(user: String? = nil, key: String? = nil, scheme: IdentityScheme? = nil, refusal: String? = nil) {
+            self.user = user
+            self.key = key
+            self.scheme = scheme
+            self.refusal = refusal
+        }
     }
 
     /// The record of the request this task serves, if an ``AccessLogMiddleware`` made one.
@@ -23,7 +30,7 @@ public final class AccessRecord: Sendable {
 
     public var fields: Fields { self.state.withLock { $0 } }
 
-    package func note(scheme: IdentityScheme?, user: String?, key: String?, refusal: String?) {
+    func note(scheme: IdentityScheme?, user: String?, key: String?, refusal: String?) {
         self.state.withLock { $0 = Fields(user: user, key: key, scheme: scheme, refusal: refusal) }
     }
 }

@@ -106,7 +106,10 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.peer = context.channel.remoteAddress }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.routerNeeded.succeed() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.stopWatchingDeadline()
+        self.routerNeeded.succeed()
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         self.peer = context.channel.remoteAddress
@@ -232,10 +235,9 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     func log(_ admitted: Admitted, status: Int, bytes: Int) {
         guard let logger = self.configuration.accessLogger else { return }
-        let record = AccessRecord()
-        record.note(scheme: admitted.identity.scheme, user: admitted.identity.username, key: admitted.identity.keyFingerprint, refusal: nil)
-        AccessLogMiddleware<CRTAuthRequestContext>.Line(logger: logger, record: record, started: admitted.started, method: admitted.head.method.rawValue,
-                                                        path: admitted.path, peer: self.peer).write(status: status, bytes: bytes)
+        let identity = admitted.identity
+        AccessLogMiddleware<CRTAuthRequestContext>.Line(logger: logger, record: nil, started: admitted.started, method: admitted.head.method.rawValue, path: admitted.path, peer: self.peer)
+            .write(status: status, bytes: bytes, fields: .init(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme))
     }
 
     private func watchDeadline(of exchange: ProxiedRequest, context: ChannelHandlerContext) {
@@ -248,6 +250,12 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             guard let exchange = self.inFlight else { return }
             if exchange.deadline <= .now() { exchange.timedOut() } else { self.watchDeadline(of: exchange, context: context) }
         }
+    }
+
+    private func stopWatchingDeadline() {
+        self.deadlineTimer?.cancel()
+        self.deadlineTimer = nil
+        self.deadlineTimerAt = nil
     }
 
     /// The proxied request has ended: what waited is taken in order.
@@ -282,8 +290,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.deadlineTimer?.cancel()
-        self.deadlineTimer = nil
+        self.stopWatchingDeadline()
         self.inFlight?.clientGone()
         self.routerNeeded.succeed()
         context.fireChannelInactive()

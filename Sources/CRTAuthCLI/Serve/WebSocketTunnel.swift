@@ -67,9 +67,9 @@ struct WebSocketTunnel: Sendable {
                 return Response(status: .init(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase), headers: ReverseProxy.passedBack(answer.headers), body: .init(byteBuffer: body))
             }
         } catch UpstreamProtocolSwitch.Failure.timedOut {
-            return ReverseProxy.text(.gatewayTimeout, "Gateway Timeout: the upstream did not answer in time")
+            return ReverseProxy.text(.gatewayTimeout, ReverseProxy.gatewayTimeoutMessage)
         } catch {
-            return ReverseProxy.text(.badGateway, "Bad Gateway: the upstream did not answer")
+            return ReverseProxy.text(.badGateway, ReverseProxy.badGatewayMessage)
         }
     }
 
