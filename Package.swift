@@ -154,6 +154,7 @@ let package = Package(
                 "AuthCore",
                 "SSHKeys",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strictSwift6
         ),

@@ -18,6 +18,8 @@ public final class InMemoryKeyStore: KeyStore, KeyOwnerLookup, Sendable {
 
     public func keys(for username: String) async throws -> KeyLookup { try await self.snapshot.keys(for: username) }
 
+    public func keysWithoutWaiting(for username: String) throws -> KeyLookup? { try self.snapshot.keysWithoutWaiting(for: username) }
+
     public func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)? {
         try await self.snapshot.owner(ofFingerprint: fingerprint, now: now)
     }

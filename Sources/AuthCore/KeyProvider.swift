@@ -34,6 +34,12 @@ public protocol KeyProvider: Sendable {
     /// Looks up `username`'s keys. Throws only for operational faults (I/O, unreachable store).
     func keys(for username: String) async throws -> KeyLookup
 
+    /// The same lookup on the calling thread, for a store that answers in about the time of a
+    /// local read (memory, an embedded database): servers ask it on their event loops, so a
+    /// store that would wait for a network or another thread returns nil, and is then asked
+    /// ``keys(for:)``. The default returns nil.
+    func keysWithoutWaiting(for username: String) throws -> KeyLookup?
+
     /// Told after `key` (the key itself, or the CA of a certificate) authenticated `username`
     /// at `time` (Unix seconds), so a store can keep "last used" dates. Synchronous and cheap:
     /// a store that writes does so in the background; the default does nothing.
@@ -41,6 +47,8 @@ public protocol KeyProvider: Sendable {
 }
 
 extension KeyProvider {
+    public func keysWithoutWaiting(for username: String) throws -> KeyLookup? { nil }
+
     public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {}
 }
 
@@ -72,6 +80,14 @@ public struct InMemoryKeyProvider: KeyOwnerLookup {
     }
 
     public func keys(for username: String) async throws -> KeyLookup {
+        self.lookup(username)
+    }
+
+    public func keysWithoutWaiting(for username: String) throws -> KeyLookup? {
+        self.lookup(username)
+    }
+
+    private func lookup(_ username: String) -> KeyLookup {
         guard let keys = self.users[username] else { return .noSuchUser }
         return keys.isEmpty ? .refused(reason: "the user has no keys") : .keys(keys)
     }

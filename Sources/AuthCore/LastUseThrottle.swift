@@ -10,15 +10,21 @@ public final class LastUseThrottle: Sendable {
     /// Most (user, key) pairs remembered; past it the memory starts over (a few early writes).
     static let capacity = 100_000
 
-    private let lastWritten = Mutex<[String: UInt64]>([:])
+    /// A user and a key (hashed by its blob: cheaper than its fingerprint, on every handshake).
+    private struct Use: Hashable {
+        let username: String
+        let key: SSHPublicKey
+    }
+
+    private let lastWritten = Mutex<[Use: UInt64]>([:])
 
     public init() {}
 
-    /// Whether the use of `fingerprint` by `username` at `time` is to be written; if so, it is
-    /// taken as written.
-    public func isDue(_ fingerprint: String, by username: String, at time: UInt64) -> Bool {
+    /// Whether the use of `key` by `username` at `time` is to be written; if so, it is taken
+    /// as written.
+    public func isDue(_ key: SSHPublicKey, by username: String, at time: UInt64) -> Bool {
         self.lastWritten.withLock { written in
-            let slot = username + "\u{0}" + fingerprint
+            let slot = Use(username: username, key: key)
             if let last = written[slot], time < last + Self.resolution { return false }
             if written.count >= Self.capacity { written.removeAll(keepingCapacity: true) }
             written[slot] = time

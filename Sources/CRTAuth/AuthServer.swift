@@ -76,10 +76,19 @@ public struct AuthServer: Sendable {
         guard configuration.tokenLifetime >= 1, configuration.tokenLifetime + Self.clockFudge <= Self.maximumTokenLifetime else {
             throw CRTAuthError(.invalidConfiguration, "the token lifetime must be 1 to \(Self.maximumTokenLifetime - Self.clockFudge) seconds")
         }
-        self.state = State(configuration: configuration, keyProvider: keyProvider, random: random ?? { count in
-            var generator = SystemRandomNumberGenerator()
-            return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        })
+        self.state = State(configuration: configuration, keyProvider: keyProvider, random: random ?? Self.systemRandom)
+    }
+
+    /// `count` bytes from the system CSPRNG, eight per call (each call is a system call).
+    static func systemRandom(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 
     private var signingSecret: SymmetricKey { self.configuration.secrets[0] }
@@ -90,14 +99,30 @@ public struct AuthServer: Sendable {
     /// well-formed challenge with a fake fingerprint, indistinguishable from a real one.
     /// Returns a failure only when the provider refuses the user.
     public func createChallenge(for request: CRTAuthRequest, now: UInt64) async throws -> AuthenticationOutcome<CRTAuthChallenge> {
+        try self.check(request)
+        return self.challenge(for: request, found: try await self.lookup(request.username), now: now)
+    }
+
+    /// ``createChallenge(for:now:)`` on the calling thread, for a key provider that answers
+    /// without waiting (``KeyProvider/keysWithoutWaiting(for:)``); nil when it cannot.
+    public func createChallengeWithoutWaiting(for request: CRTAuthRequest, now: UInt64) throws -> AuthenticationOutcome<CRTAuthChallenge>? {
+        try self.check(request)
+        guard let found = try self.lookupWithoutWaiting(request.username) else { return nil }
+        return self.challenge(for: request, found: found, now: now)
+    }
+
+    private func check(_ request: CRTAuthRequest) throws {
         guard request.version >= self.configuration.lowestSupportedVersion else {
             throw CRTAuthError(.unsupportedVersion, "protocol \(request.version) is not accepted here (lowest: \(self.configuration.lowestSupportedVersion))")
         }
         guard !request.username.isEmpty, request.username.utf8.count <= CRTAuthLimits.maximumUsernameLength else {
             throw CRTAuthError(.tooLarge, "usernames are 1 to \(CRTAuthLimits.maximumUsernameLength) bytes")
         }
+    }
+
+    private func challenge(for request: CRTAuthRequest, found: KeyLookup, now: UInt64) -> AuthenticationOutcome<CRTAuthChallenge> {
         let fingerprint: [UInt8]
-        switch try await self.lookup(request.username) {
+        switch found {
         case .noSuchUser:
             fingerprint = self.fakeFingerprint(for: request.username, version: request.version)
         case .refused:
@@ -136,15 +161,24 @@ public struct AuthServer: Sendable {
         return true
     }
 
-    @inline(__always)
     private func lookup(_ username: String) async throws -> KeyLookup {
         do {
             return try await self.state.keyProvider.keys(for: username)
-        } catch let error as AuthCoreError {
-            throw error
         } catch {
-            throw AuthCoreError(.keyProvider, "the key store failed: \(error)")
+            throw Self.keyStoreFault(error)
         }
+    }
+
+    private func lookupWithoutWaiting(_ username: String) throws -> KeyLookup? {
+        do {
+            return try self.state.keyProvider.keysWithoutWaiting(for: username)
+        } catch {
+            throw Self.keyStoreFault(error)
+        }
+    }
+
+    private static func keyStoreFault(_ error: any Error) -> AuthCoreError {
+        error as? AuthCoreError ?? AuthCoreError(.keyProvider, "the key store failed: \(error)")
     }
 
     // MARK: Token
@@ -152,6 +186,34 @@ public struct AuthServer: Sendable {
     /// Checks a response and, when it proves possession of the user's key, issues a token.
     /// Processing order: parse, MAC, server name, time window, key lookup, signature.
     public func createToken(response text: String, now: UInt64) async throws -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
+        let checked: CheckedResponse
+        switch try self.check(response: text, now: now) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let response): checked = response
+        }
+        return try self.token(for: checked, found: try await self.lookup(checked.challenge.username), now: now)
+    }
+
+    /// ``createToken(response:now:)`` on the calling thread, for a key provider that answers
+    /// without waiting (``KeyProvider/keysWithoutWaiting(for:)``); nil when it cannot.
+    public func createTokenWithoutWaiting(response text: String, now: UInt64) throws -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)>? {
+        let checked: CheckedResponse
+        switch try self.check(response: text, now: now) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let response): checked = response
+        }
+        guard let found = try self.lookupWithoutWaiting(checked.challenge.username) else { return nil }
+        return try self.token(for: checked, found: found, now: now)
+    }
+
+    /// A response whose challenge is this server's and still valid: what needs its user's keys.
+    private struct CheckedResponse {
+        let challenge: CRTAuthChallenge
+        let signature: ArraySlice<UInt8>
+    }
+
+    /// Everything before the key lookup: parse, MAC, server name, time window.
+    private func check(response text: String, now: UInt64) throws -> AuthenticationOutcome<CheckedResponse> {
         let response = try CRTAuthResponse(decoding: text)
         guard response.version >= self.configuration.lowestSupportedVersion else {
             throw CRTAuthError(.unsupportedVersion, "protocol \(response.version) is not accepted here")
@@ -169,10 +231,14 @@ public struct AuthServer: Sendable {
         }
         if challenge.validFrom > now { return .failure(AuthenticationFailure(reason: .notYetValid, username: username)) }
         if challenge.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: username)) }
-        let signature = response.signatureSlice
+        return .success(CheckedResponse(challenge: challenge, signature: response.signatureSlice))
+    }
 
+    /// The signature checked against what the lookup `found`.
+    private func token(for checked: CheckedResponse, found: KeyLookup, now: UInt64) throws -> AuthenticationOutcome<(token: CRTAuthToken, identity: AuthenticatedIdentity)> {
+        let challenge = checked.challenge, signature = checked.signature, username = challenge.username
         let keys: [UserKey]
-        switch try await self.lookup(username) {
+        switch found {
         case .refused:
             return .failure(AuthenticationFailure(reason: .refused, username: username))
         case .noSuchUser:

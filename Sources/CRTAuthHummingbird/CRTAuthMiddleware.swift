@@ -196,16 +196,10 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
         }
         let started = ContinuousClock.now
         let (stage, answer) = await HandshakeEndpoint.answer(xCHAP: request.headers[values: .xCHAP], server: self.server.current, now: self.clock())
-        if let stage {
-            self.handshakeTimers.metric([stage.rawValue]) {
-                Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
-            }.recordInterval(since: started)
-        }
+        if let stage { self.recordDuration(of: stage, since: started) }
         switch answer {
         case .exchange(let value, let identity):
-            if let identity {
-                self.audit.record(scheme: identity.scheme, user: identity.username, key: identity.keyFingerprint, result: .success, peer: peer)
-            }
+            if let identity { self.recordIssued(identity, fingerprint: identity.keyFingerprint, peer: peer) }
             return Response(status: .ok, headers: [.xCHAP: value, .contentLength: "0"])
         case .refused(let failure, let scheme):
             self.audit.record(scheme: scheme, user: failure.username, key: nil, result: .failure(failure.reason.description), peer: peer, detail: failure.detail)
@@ -217,6 +211,33 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
             self.audit.logger.error("key store unavailable", metadata: ["error": .string(detail)])
             return Self.serviceUnavailable
         }
+    }
+
+    /// The handshake of a GET or POST answered on the calling thread when it succeeds there
+    /// (the key store answers without waiting, and the request earns a challenge or a token),
+    /// recorded as ``handshake(_:peer:)`` records it: the `X-CHAP` value of the 200 and what
+    /// the access log is told. Nil for anything else, which ``handshake(_:peer:)`` then
+    /// answers from the start.
+    package func exchangeWithoutWaiting(xCHAP values: [String], peer: SocketAddress?) -> (xCHAP: String, fields: AccessRecord.Fields)? {
+        let started = ContinuousClock.now
+        guard self.configuration.schemes.contains(.chap),
+              let (stage, answer) = HandshakeEndpoint.answerWithoutWaiting(xCHAP: values, server: self.server.current, now: self.clock()),
+              case .exchange(let value, let identity) = answer, let stage else { return nil }
+        self.recordDuration(of: stage, since: started)
+        guard let identity else { return (value, AccessRecord.Fields()) }
+        let fingerprint = identity.keyFingerprint
+        self.recordIssued(identity, fingerprint: fingerprint, peer: peer)
+        return (value, AccessRecord.Fields(user: Audit.escaped(identity.username), key: fingerprint, scheme: identity.scheme))
+    }
+
+    private func recordDuration(of stage: HandshakeEndpoint.Stage, since started: ContinuousClock.Instant) {
+        self.handshakeTimers.metric([stage.rawValue]) {
+            Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
+        }.recordInterval(since: started)
+    }
+
+    private func recordIssued(_ identity: AuthenticatedIdentity, fingerprint: String?, peer: SocketAddress?) {
+        self.audit.record(scheme: identity.scheme, user: identity.username, key: fingerprint, result: .success, peer: peer)
     }
 
     // MARK: Responses

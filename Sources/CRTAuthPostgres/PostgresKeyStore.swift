@@ -221,8 +221,8 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
 
     /// Records the use in the background, at most once a minute per key.
     public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {
+        guard self.lastUse.isDue(key, by: username, at: time) else { return }
         let fingerprint = key.sha256Fingerprint
-        guard self.lastUse.isDue(fingerprint, by: username, at: time) else { return }
         Task { await self.recordUse(fingerprint: fingerprint, by: username, at: time) }
     }
 

@@ -16,6 +16,8 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     public static let maximumKeysPerUser = 64
 
     private let pool: DatabasePool
+    /// The key lookup's own connections (``KeyLookupConnections``).
+    private let lookups: KeyLookupConnections
     /// When `last_used_on` is written.
     private let lastUse = LastUseThrottle()
     private let parsed = ParsedKeyCache<Data>()
@@ -23,6 +25,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
         self.pool = try Self.open(path: path)
+        self.lookups = KeyLookupConnections(path: path)
     }
 
     /// The database at `path` in WAL mode, its schema brought up to date (the key store and
@@ -101,20 +104,19 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     }
 
     public func keys(for username: String) async throws -> KeyLookup {
-        struct KeyRow: Sendable {
-            var blob: Data, isCertificateAuthority: Bool, principals: String?, expiresAt: Int64?
-        }
-        let rows: [KeyRow]?
+        try self.lookup(username)
+    }
+
+    /// A local read: answered on the calling thread (SQLite's WAL lets readers proceed while
+    /// `crtauth keys` writes).
+    public func keysWithoutWaiting(for username: String) throws -> KeyLookup? {
+        try self.lookup(username)
+    }
+
+    private func lookup(_ username: String) throws -> KeyLookup {
+        let rows: [KeyLookupConnections.Row]?
         do {
-            rows = try self.readNow { db -> [KeyRow]? in
-                guard let userID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM users WHERE name = ?"), arguments: [username]) else { return nil }
-                return try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT blob, is_certificate_authority, principals, expires_at FROM keys
-                    WHERE user_id = ? AND revoked_at IS NULL ORDER BY id LIMIT ?
-                    """), arguments: [userID, Self.maximumKeysPerUser]).map {
-                    KeyRow(blob: $0["blob"], isCertificateAuthority: $0["is_certificate_authority"], principals: $0["principals"], expiresAt: $0["expires_at"])
-                }
-            }
+            rows = try self.lookups.keyRows(of: username, limit: Self.maximumKeysPerUser)
         } catch {
             throw AuthCoreError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
         }
@@ -151,19 +153,16 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
 
     /// Records the use in the background (at most once a minute per key; see ``recordUse``).
     public func keyUsed(_ key: SSHPublicKey, by username: String, at time: UInt64) {
-        guard self.isDue(key.sha256Fingerprint, username, time) else { return }
-        Task { await self.write(key.sha256Fingerprint, username, time) }
+        guard self.lastUse.isDue(key, by: username, at: time) else { return }
+        let fingerprint = key.sha256Fingerprint
+        Task { await self.write(fingerprint, username, time) }
     }
 
     /// Records the use now and returns when it is written (or skipped: at most once a minute
     /// per key). Failures are ignored: a busy database must not fail an authentication.
     public func recordUse(_ key: SSHPublicKey, by username: String, at time: UInt64) async {
-        guard self.isDue(key.sha256Fingerprint, username, time) else { return }
+        guard self.lastUse.isDue(key, by: username, at: time) else { return }
         await self.write(key.sha256Fingerprint, username, time)
-    }
-
-    private func isDue(_ fingerprint: String, _ username: String, _ time: UInt64) -> Bool {
-        self.lastUse.isDue(fingerprint, by: username, at: time)
     }
 
     private func write(_ fingerprint: String, _ username: String, _ time: UInt64) async {

@@ -115,7 +115,8 @@ public struct SSHPublicKey: Hashable, Sendable {
     }
 
     public static func == (lhs: SSHPublicKey, rhs: SSHPublicKey) -> Bool { lhs.wireBlob == rhs.wireBlob }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.wireBlob) }
+    /// The blob's bytes at once (an array of bytes is otherwise hashed one element at a time).
+    public func hash(into hasher: inout Hasher) { self.wireBlob.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }
 
 // MARK: - Key fields (shared by plain keys, certificates and private keys)

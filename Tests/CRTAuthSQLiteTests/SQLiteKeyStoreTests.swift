@@ -36,6 +36,30 @@ struct SQLiteKeyStoreTests {
         #expect(try await store.keys(for: "alice") == .keys([UserKey(key: ed)]))
     }
 
+    @Test("lookups on the calling thread answer as the async ones; a database that is not one is a key-store error")
+    func lookupsWithoutWaiting() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteKeyStore(path: dir.file("keys.sqlite"))
+        let ed = try SSHPrivateKey(generating: .ed25519).publicKey
+        let rsa = try SSHPrivateKey(generating: .rsa, rsaBits: 2048).publicKey
+        try store.add([("alice", try Self.entry(ed)), ("alice", try Self.entry(rsa)), ("bob", try Self.entry(ed))], now: 1000)
+        #expect(try store.revoke(username: "bob", fingerprint: ed.sha256Fingerprint, now: 2000))
+        for name in ["alice", "bob", "carol", "", "alice\u{0}", "ALICE", "al%", String(repeating: "x", count: 5000)] {
+            #expect(try store.keysWithoutWaiting(for: name) == (try await store.keys(for: name)), "\(name.prefix(8))")
+        }
+        #expect(try store.keysWithoutWaiting(for: "alice") == .keys([UserKey(key: ed), UserKey(key: rsa)]))
+        #expect(try store.keysWithoutWaiting(for: "alice\u{0}") == .noSuchUser)
+
+        // The database replaced by a directory under a store that has not looked up yet.
+        let path = dir.file("replaced.sqlite")
+        let replaced = try SQLiteKeyStore(path: path)
+        for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        for _ in 0..<2 {
+            #expect(throws: AuthCoreError.self) { try replaced.keysWithoutWaiting(for: "alice") }
+        }
+    }
+
     @Test("an invalid entry or username aborts the whole batch: nothing is half-written")
     func atomicity() throws {
         let dir = try TemporaryDirectory()

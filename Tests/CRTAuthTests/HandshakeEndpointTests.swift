@@ -57,4 +57,61 @@ struct HandshakeEndpointTests {
         }
         #expect(detail.contains("database is down"))
     }
+
+    /// A store that answers at once, as SQLite does, or fails at once.
+    struct ImmediateStore: KeyProvider {
+        let keys: InMemoryKeyProvider?
+        func keys(for username: String) async throws -> KeyLookup { try self.lookup(username) }
+        func keysWithoutWaiting(for username: String) throws -> KeyLookup? { try self.lookup(username) }
+        private func lookup(_ username: String) throws -> KeyLookup {
+            guard let keys = self.keys else { throw AuthCoreError(.keyProvider, "the database is down") }
+            return try keys.keysWithoutWaiting(for: username) ?? .noSuchUser
+        }
+    }
+
+    /// What an answer decides, without the parts that differ between two answers (random
+    /// challenge data, token times).
+    static func decision(_ answer: HandshakeEndpoint.Answer) -> String {
+        switch answer {
+        case .exchange(let value, let identity): "exchange \(value.prefix(while: { $0 != ":" })) \(identity?.username ?? "-") \(identity?.scheme.name ?? "-")"
+        case .refused(let failure, let scheme): "refused \(failure.reason) \(scheme.name)"
+        case .malformed(let reason, let audit): "malformed \(reason) \(audit ?? "-")"
+        case .unavailable(let detail): "unavailable \(detail)"
+        }
+    }
+
+    @Test("on the calling thread: the async path's decisions for a store that answers at once; nil where the store would make it wait")
+    func withoutWaiting() async throws {
+        let key = try SSHPrivateKey(generating: .ed25519)
+        let rsa = try SSHPrivateKey(generating: .rsa, rsaBits: 2048)
+        let keys = InMemoryKeyProvider(keys: ["alice": [key.publicKey], "bob": [rsa.publicKey]])
+        let server = try makeServer(ImmediateStore(keys: keys))
+        var cases: [[String]] = [[], ["request"], ["hello:x"], ["response:!!!"]]
+        for (user, version) in [("alice", CRTAuthVersion.v2), ("bob", .v1), ("nobody", .v2), ("alice", .v1)] {
+            let request = "request:" + CRTAuthRequest(username: user, version: version).encoded
+            cases.append([request])
+            guard case .exchange(let challenge, nil) = await HandshakeEndpoint.answer(xCHAP: [request], server: server, now: Self.now).answer else { continue }
+            let signer = user == "bob" ? rsa : key
+            if let response = try? await CRTAuthClientResponder.respond(to: String(challenge.dropFirst("challenge:".count)), serverName: "api.example.com", signers: [signer]) {
+                cases.append(["response:" + response.encoded])
+            }
+        }
+        #expect(cases.count >= 10)
+        for values in cases {
+            for now in [Self.now + 1, Self.now + 600] {
+                let waited = await HandshakeEndpoint.answer(xCHAP: values, server: server, now: now)
+                let immediate = try #require(HandshakeEndpoint.answerWithoutWaiting(xCHAP: values, server: server, now: now))
+                #expect(waited.stage == immediate.stage && Self.decision(waited.answer) == Self.decision(immediate.answer), "\(values.map { $0.prefix(24) })")
+            }
+        }
+        let request = "request:" + CRTAuthRequest(username: "alice", version: .v2).encoded
+        // A store that cannot answer at once: nothing decided here once the key is needed.
+        let waiting = try makeServer(FailingStore())
+        #expect(HandshakeEndpoint.answerWithoutWaiting(xCHAP: [request], server: waiting, now: Self.now) == nil)
+        #expect(HandshakeEndpoint.answerWithoutWaiting(xCHAP: ["request"], server: waiting, now: Self.now) != nil)
+        // One that fails at once: the 503 of the async path.
+        let down = try makeServer(ImmediateStore(keys: nil))
+        let failed = try #require(HandshakeEndpoint.answerWithoutWaiting(xCHAP: [request], server: down, now: Self.now))
+        #expect(Self.decision(failed.answer).hasPrefix("unavailable") && Self.decision(failed.answer).contains("database is down"))
+    }
 }

@@ -46,6 +46,44 @@ struct FastPathTests {
         #expect(!lines.joined().contains(token))
     }
 
+    @Test("a handshake on the fast path gets what the router gives: challenge and token, audit line, access-log line")
+    func handshakeSameAsRouter() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let log = enrolled.dir.file("access.log")
+        let gateway = try GatewayProcess(enrolled.dir, ["--access-log", log, "--log-format", "json"])
+        defer { gateway.stop() }
+        // requests sends `Connection: keep-alive`, which keeps a request off the fast path;
+        // without it (None drops the field) the handshake is answered there.
+        let (python, path) = try Python2.environment()
+        let script = """
+            import sys, requests
+            from crtauth import client
+            url = sys.argv[1]
+            for name, extra in (('router', {}), ('fast', {'Connection': None})):
+                r = requests.get(url, headers=dict(extra, **{'X-CHAP': 'request:' + client.create_request('alice')}))
+                challenge = r.headers['X-CHAP'].split(':', 1)[1]
+                r = requests.get(url, headers=dict(extra, **{'X-CHAP': 'response:' + client.create_response(challenge, '127.0.0.1')}))
+                token = r.headers['X-CHAP'].split(':', 1)[1]
+                r = requests.get(url.replace('/_auth', '/whoami'), headers={'Authorization': 'chap:' + token})
+                sys.stdout.write('%s %d %s\\n' % (name, r.status_code, r.json()['user']))
+            """
+        let output = try mustRun(python, ["-c", script, gateway.url("/_auth")], environment: enrolled.agent.environment.merging(["PYTHONPATH": path, "PYTHONWARNINGS": "ignore"]) { $1 })
+        #expect(output.split(separator: "\n") == ["router 200 alice", "fast 200 alice"], "\(output)")
+
+        let records = AccessLogTests.jsonLines(try String(contentsOfFile: log, encoding: .utf8)).filter { $0["path"] as? String == "/_auth" }
+        try #require(records.count == 4)
+        let fields = ["method", "path", "status", "bytes", "user", "key", "scheme", "level", "msg"]
+        for (routed, fast) in [(records[0], records[2]), (records[1], records[3])] {
+            for field in fields { #expect("\(routed[field] ?? "-")" == "\(fast[field] ?? "-")", "\(field)") }
+            #expect(Set(routed.keys) == Set(fast.keys))
+        }
+        #expect(records[1]["user"] as? String == "alice" && (records[1]["key"] as? String)?.hasPrefix("SHA256:") == true)
+        let audit = AccessLogTests.jsonLines(gateway.logText).filter { $0["msg"] as? String == "authentication" && $0["result"] as? String == "success" }
+        try #require(audit.count == 2, "\(gateway.logText)")
+        for field in ["scheme", "user", "key", "result", "level"] { #expect("\(audit[0][field] ?? "-")" == "\(audit[1][field] ?? "-")", "\(field)") }
+        #expect(Set(audit[0].keys) == Set(audit[1].keys))
+    }
+
     @Test("pipelined requests are answered in order when the fast path and the router take turns", arguments: [false, true])
     func pipelinedOrder(proxying: Bool) throws {
         let enrolled = try GatewayTests.Enrolled()

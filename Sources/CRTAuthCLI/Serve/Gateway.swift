@@ -88,10 +88,11 @@ struct Gateway {
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         let authentication = CRTAuthMiddleware<CRTAuthRequestContext>.Configuration(
             exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme)
-        router.add(middleware: CRTAuthMiddleware(server: server, configuration: authentication, perRequest: perRequest, logger: logger))
-        // Requests with a token skip the router: chap decides first whenever it is on.
+        let authenticator = CRTAuthMiddleware<CRTAuthRequestContext>(server: server, configuration: authentication, perRequest: perRequest, logger: logger)
+        router.add(middleware: authenticator)
+        // Requests with a token and handshakes skip the router: chap decides first whenever it is on.
         let fastPath = settings.schemes.contains(.chap) ? GatewayFastPath.Configuration(
-            chap: ChapTokenAuthenticator(server: { server.current }), clock: { UInt64(Date().timeIntervalSince1970) },
+            chap: ChapTokenAuthenticator(server: { server.current }), authentication: authenticator, clock: { UInt64(Date().timeIntervalSince1970) },
             handshakePath: authentication.handshakePath, routerPaths: ExemptPaths(authentication.exemptPaths),
             upstream: proxy.flatMap { proxy in pool.map { .proxy(proxy, $0) } } ?? .none,
             accessLogger: accessLogger, metrics: metrics) : nil

@@ -6,18 +6,22 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The gateway's most common request, answered on the connection's event loop without the
+/// The gateway's most common requests, answered on the connection's event loop without the
 /// router: a request without a body carrying a valid crtauth token (`Authorization: chap:…`)
-/// for `/whoami`, `/_auth/check` or, with an upstream, any path that is proxied. Its answer,
-/// access-log line and metrics are those the router would give; anything else — no token or a
-/// bad one, other schemes, the handshake, bodies, `Connection` or `Upgrade`, exempt and local
-/// paths, HEAD, HTTP/1.0, absolute-form targets — goes on to the router untouched. Requests
-/// stay in order: none is answered here while the router owes an answer on the connection, and
-/// what arrives while an upstream answer is under way waits (reads stop) until it has ended.
+/// for `/whoami`, `/_auth/check` or, with an upstream, any path that is proxied; and a
+/// handshake (GET or POST of `/_auth`) that earns its challenge or token from a key store that
+/// answers without waiting (SQLite, memory). Its answer, access-log line, audit line and
+/// metrics are those the router would give; anything else — no token or a bad one, other
+/// schemes, a handshake refused or malformed, bodies, `Connection` or `Upgrade`, exempt and
+/// local paths, HEAD, HTTP/1.0, absolute-form targets — goes on to the router untouched.
+/// Requests stay in order: none is answered here while the router owes an answer on the
+/// connection, and what arrives while an upstream answer is under way waits (reads stop)
+/// until it has ended.
 ///
-/// A token costs a MAC and no store, so this path never suspends; the router's per-request
-/// tasks, async sequences, thread hops and conversions to HTTPTypes cost the gateway more
-/// than the request itself. It sits before Hummingbird's codec and speaks NIO's types.
+/// A token costs a MAC and no store, a handshake a local read and a signature check, so this
+/// path never suspends; the router's per-request tasks, async sequences, thread hops and
+/// conversions to HTTPTypes cost the gateway more than the request itself. It sits before
+/// Hummingbird's codec and speaks NIO's types.
 final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -33,6 +37,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         let chap: ChapTokenAuthenticator
+        /// Answers handshakes as the router's middleware does.
+        let authentication: CRTAuthMiddleware<CRTAuthRequestContext>
         let clock: @Sendable () -> UInt64
         let handshakePath: String
         /// Paths the router serves without credentials, and those it answers itself.
@@ -41,9 +47,10 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let accessLogger: Logger?
         let metrics: RequestMetrics
 
-        init(chap: ChapTokenAuthenticator, clock: @escaping @Sendable () -> UInt64, handshakePath: String, routerPaths: ExemptPaths,
-             upstream: Upstream, accessLogger: Logger?, metrics: RequestMetrics) {
+        init(chap: ChapTokenAuthenticator, authentication: CRTAuthMiddleware<CRTAuthRequestContext>, clock: @escaping @Sendable () -> UInt64,
+             handshakePath: String, routerPaths: ExemptPaths, upstream: Upstream, accessLogger: Logger?, metrics: RequestMetrics) {
             self.chap = chap
+            self.authentication = authentication
             self.clock = clock
             self.handshakePath = handshakePath
             self.routerPaths = routerPaths
@@ -57,15 +64,20 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     static let proxiedMethods: [HTTPMethod] = [.GET, .DELETE, .OPTIONS]
 
     enum Answer {
-        case whoami, check, proxy
+        case whoami(AuthenticatedIdentity)
+        case check(AuthenticatedIdentity)
+        case proxy(AuthenticatedIdentity)
+        /// A handshake's 200, decided (and audited) when its head arrived.
+        case handshake(xCHAP: String)
     }
 
     /// A request taken here, from its head on.
     struct Admitted {
         let head: HTTPRequestHead
         let path: String
-        let identity: AuthenticatedIdentity
         let answer: Answer
+        /// What its access-log line says of the authentication.
+        let fields: AccessRecord.Fields
         let started: ContinuousClock.Instant
     }
 
@@ -162,27 +174,33 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// What is answered here for a request with `head`, if anything.
     private func admit(_ head: HTTPRequestHead) -> Admitted? {
         guard head.version == .http1_1, head.method != .HEAD, head.method != .CONNECT, head.uri.utf8.first == UInt8(ascii: "/"),
-              let authorization = Self.soleAuthorization(head.headers), authorization.hasPrefix("chap:") else { return nil }
+              let credentials = Self.credentials(head.headers) else { return nil }
         let path = URI(head.uri).path
-        guard path != self.configuration.handshakePath, !self.configuration.routerPaths.contains(path) else { return nil }
-        let answer: Answer
+        let started = ContinuousClock.now
+        if path == self.configuration.handshakePath {
+            guard head.method == .GET || head.method == .POST, let xCHAP = credentials.xCHAP,
+                  let (value, fields) = self.configuration.authentication.exchangeWithoutWaiting(xCHAP: [xCHAP], peer: self.peer) else { return nil }
+            return Admitted(head: head, path: path, answer: .handshake(xCHAP: value), fields: fields, started: started)
+        }
+        guard let authorization = credentials.authorization, authorization.hasPrefix("chap:"), !self.configuration.routerPaths.contains(path) else { return nil }
+        let answer: (AuthenticatedIdentity) -> Answer
         switch (path, self.configuration.upstream) {
-        case ("/_auth/check", _): answer = .check
-        case ("/whoami", .none) where head.method == .GET: answer = .whoami
-        case (_, .proxy) where Self.proxiedMethods.contains(head.method): answer = .proxy
+        case ("/_auth/check", _): answer = Answer.check
+        case ("/whoami", .none) where head.method == .GET: answer = Answer.whoami
+        case (_, .proxy) where Self.proxiedMethods.contains(head.method): answer = Answer.proxy
         default: return nil
         }
-        let started = ContinuousClock.now
         guard case .success(let identity)? = try? self.configuration.chap.authenticate(authorization: [authorization], now: self.configuration.clock())
         else { return nil }
-        return Admitted(head: head, path: path, identity: identity, answer: answer, started: started)
+        return Admitted(head: head, path: path, answer: answer(identity), fields: .init(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme), started: started)
     }
 
-    /// The one `Authorization` value of a request that has no body, no `Connection` or
-    /// `Upgrade` and at most one `Host`; nil for anything else. One pass over the fields, names
-    /// compared without case.
-    static func soleAuthorization(_ headers: HTTPHeaders) -> String? {
+    /// The one `Authorization` and the one `X-CHAP` value of a request that has no body, no
+    /// `Connection` or `Upgrade` and at most one `Host`; nil for anything else. One pass over
+    /// the fields, names compared without case.
+    static func credentials(_ headers: HTTPHeaders) -> (authorization: String?, xCHAP: String?)? {
         var authorization: String?
+        var xCHAP: String?
         var host = false
         for (name, value) in headers {
             switch name.utf8.count {
@@ -192,6 +210,9 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             case 13 where name.isASCIICaseInsensitiveEqual(to: "authorization"):
                 guard authorization == nil else { return nil }
                 authorization = value
+            case 6 where name.isASCIICaseInsensitiveEqual(to: "x-chap"):
+                guard xCHAP == nil else { return nil }
+                xCHAP = value
             case 10 where name.isASCIICaseInsensitiveEqual(to: "connection"), 7 where name.isASCIICaseInsensitiveEqual(to: "upgrade"),
                  17 where name.isASCIICaseInsensitiveEqual(to: "transfer-encoding"):
                 return nil
@@ -200,22 +221,24 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             default: break
             }
         }
-        return authorization
+        return (authorization, xCHAP)
     }
 
     private func answer(_ admitted: Admitted, context: ChannelHandlerContext) {
         switch admitted.answer {
-        case .whoami:
-            let body = ByteBuffer(string: GatewayMiddleware.whoamiJSON(admitted.identity))
+        case .whoami(let identity):
+            let body = ByteBuffer(string: GatewayMiddleware.whoamiJSON(identity))
             self.respond(admitted, status: .ok, headers: ["Content-Type": "application/json"], body: body, context: context)
-        case .check:
+        case .check(let identity):
             var headers = HTTPHeaders()
-            for field in ReverseProxy.identityFields(admitted.identity) { headers.add(name: field.name.rawName, value: field.value) }
+            for field in ReverseProxy.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
             self.respond(admitted, status: .ok, headers: headers, body: nil, context: context)
-        case .proxy:
+        case .handshake(let xCHAP):
+            self.respond(admitted, status: .ok, headers: ["X-CHAP": xCHAP], body: nil, context: context)
+        case .proxy(let identity):
             guard case .proxy(let proxy, let pool) = self.configuration.upstream else { return }
             let client = self.client ?? ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
-            let exchange = ProxiedRequest(admitted, proxy: proxy, pool: pool, client: client, fastPath: self, context: context)
+            let exchange = ProxiedRequest(admitted, identity: identity, proxy: proxy, pool: pool, client: client, fastPath: self, context: context)
             self.inFlight = exchange
             self.watchDeadline(of: exchange, context: context)
             exchange.start()
@@ -235,9 +258,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     func log(_ admitted: Admitted, status: Int, bytes: Int) {
         guard let logger = self.configuration.accessLogger else { return }
-        let identity = admitted.identity
         AccessLogMiddleware<CRTAuthRequestContext>.Line(logger: logger, record: nil, started: admitted.started, method: admitted.head.method.rawValue, path: admitted.path, peer: self.peer)
-            .write(status: status, bytes: bytes, fields: .init(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme))
+            .write(status: status, bytes: bytes, fields: admitted.fields)
     }
 
     private func watchDeadline(of exchange: ProxiedRequest, context: ChannelHandlerContext) {

@@ -118,6 +118,7 @@ struct LineLogHandler: LogHandler {
 
     /// Fields of the access log, first and in this order; any others follow sorted.
     static let leadingFields = ["peer", "method", "path", "status", "bytes", "duration", "user", "key", "scheme", "reason"]
+    private static let leadingFieldSet = Set(leadingFields)
 
     let format: Format
     let destination: LogDestination
@@ -153,8 +154,7 @@ struct LineLogHandler: LogHandler {
             self.append(name, value, to: &line)
         }
         if left > 0 {
-            let leading = Set(Self.leadingFields)
-            for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !leading.contains(name) { self.append(name, value, to: &line) }
+            for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !Self.leadingFieldSet.contains(name) { self.append(name, value, to: &line) }
         }
         line += self.format == .json ? "}\n" : "\n"
         self.destination.write(line)

@@ -1,3 +1,4 @@
+import AuthCore
 import CRTAuthHummingbird
 import NIOCore
 import NIOHTTP1
@@ -25,14 +26,14 @@ final class ProxiedRequest: UpstreamExchange {
     private var keepAlive = true
     private var done = false
 
-    init(_ admitted: GatewayFastPath.Admitted, proxy: ReverseProxy, pool: UpstreamConnectionPool, client: ReverseProxy.Client,
+    init(_ admitted: GatewayFastPath.Admitted, identity: AuthenticatedIdentity, proxy: ReverseProxy, pool: UpstreamConnectionPool, client: ReverseProxy.Client,
          fastPath: GatewayFastPath, context: ChannelHandlerContext) {
         self.admitted = admitted
         self.proxy = proxy
         self.pool = pool
         self.fastPath = fastPath
         self.context = context
-        var headers = proxy.upstreamHeaders(admitted.head, identity: admitted.identity, client: client)
+        var headers = proxy.upstreamHeaders(admitted.head, identity: identity, client: client)
         headers.replaceOrAdd(name: "Host", value: pool.endpoint.authority)
         self.head = HTTPRequestHead(version: .http1_1, method: admitted.head.method, uri: pool.endpoint.basePath + admitted.head.uri, headers: headers)
         let timeout = proxy.configuration.responseTimeout.components
