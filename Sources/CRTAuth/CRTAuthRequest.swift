@@ -36,11 +36,13 @@ public struct CRTAuthRequest: Hashable, Sendable {
     }
 
     /// Parses a base64url v1/v2 request strictly (trailing fields allowed, as the spec says).
+    /// An empty username makes no request: ``classify(_:)`` reads such a text as a v0 username.
     public init(decoding text: String) throws {
         let bytes = try decodeMessage(text, what: "request")
         var reader = MessagePackReader(bytes, what: "request")
         let version = try reader.readHeader(Magic.request, "request", versions: .v1 ... .v2)
         self.username = try reader.readString("username", limit: 1024)
+        guard !self.username.isEmpty else { throw CRTAuthError(.malformed, "the request's username is empty") }
         self.version = version
     }
 }

@@ -70,6 +70,12 @@ public struct TokenCache: Sendable {
               info.st_size <= Self.maximumFileLength else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         guard read(fd, &bytes, bytes.count) == bytes.count else { return nil }
+        return Self.token(inFile: bytes)
+    }
+
+    /// The token a cache file's bytes hold; nil for anything else.
+    static func token(inFile bytes: [UInt8]) -> CachedToken? {
+        guard bytes.count <= Self.maximumFileLength else { return nil }
         return try? JSONDecoder().decode(CachedToken.self, from: Data(bytes))
     }
 

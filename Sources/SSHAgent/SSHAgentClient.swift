@@ -55,7 +55,12 @@ public struct SSHAgentClient: Sendable {
     public func identities() async throws -> [Identity] {
         let reply = try await self.exchange(type: MessageType.requestIdentities, payload: [])
         guard reply.type == MessageType.identitiesAnswer else { throw self.unexpected(reply.type, "listing keys") }
-        var reader = SSHWireReader(reply.payload, what: "agent reply")
+        return try Self.identities(inAnswer: reply.payload)
+    }
+
+    /// The keys listed by an `SSH_AGENT_IDENTITIES_ANSWER` payload.
+    static func identities(inAnswer payload: [UInt8]) throws -> [Identity] {
+        var reader = SSHWireReader(payload, what: "agent reply")
         let count = try reader.readUInt32()
         guard count <= Self.maximumIdentities else {
             throw SSHAgentError(.protocolError, "the agent lists \(count) keys; at most \(Self.maximumIdentities) are accepted")
@@ -105,15 +110,7 @@ public struct SSHAgentClient: Sendable {
             throw SSHAgentError(.refused, "the agent refused to sign with \(key.sha256Fingerprint) (the key may have been removed, be locked, or need confirmation)")
         }
         guard reply.type == MessageType.signResponse else { throw self.unexpected(reply.type, "signing") }
-        var reader = SSHWireReader(reply.payload, what: "agent reply")
-        let blob = try reader.readString()
-        try reader.expectEnd()
-        let signature: SSHSignature
-        do {
-            signature = try SSHSignature(wireBlob: blob)
-        } catch {
-            throw SSHAgentError(.protocolError, "the agent returned a malformed signature: \(error)")
-        }
+        let signature = try Self.signature(inResponse: reply.payload)
         let policy = SSHVerificationPolicy(allowsInsecureSHA1RSA: algorithm == .insecureRSASHA1, requiresUserPresence: false)
         guard key.isValidSignature(signature, for: data, policy: policy) else {
             throw SSHAgentError(.protocolError, "the agent returned a \(signature.algorithm.name) signature that does not verify with \(key.sha256Fingerprint)")
@@ -122,6 +119,18 @@ public struct SSHAgentClient: Sendable {
             throw SSHAgentError(.protocolError, "asked the agent for \(algorithm.name) but it signed with \(signature.algorithm.name)")
         }
         return signature
+    }
+
+    /// The signature of an `SSH_AGENT_SIGN_RESPONSE` payload (not yet checked against a key).
+    static func signature(inResponse payload: [UInt8]) throws -> SSHSignature {
+        var reader = SSHWireReader(payload, what: "agent reply")
+        let blob = try reader.readString()
+        try reader.expectEnd()
+        do {
+            return try SSHSignature(wireBlob: blob)
+        } catch {
+            throw SSHAgentError(.protocolError, "the agent returned a malformed signature: \(error)")
+        }
     }
 
     /// Constraints on a key added to the agent.
