@@ -38,6 +38,8 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
     /// No request under way since then.
     private var idleSince: NIODeadline?
     private var closeWhenAnswered = false
+    /// A head was refused here (``refuse(_:)``): the rest of the connection's input is dropped.
+    private var refusing = false
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
 
@@ -63,7 +65,9 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = self.unwrapInboundIn(data) {
+        if self.refusing { return }
+        if case .head(let head) = self.unwrapInboundIn(data) {
+            if head.version == .http1_1, !Self.hasOneHost(head.headers) { return self.refuse(context) }
             self.awaitingHead = false
             self.headDeadline = nil
             self.idleSince = nil
@@ -120,8 +124,29 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
             context.fireErrorCaught(error)
             return
         }
+        self.answerAndClose(context, status: parserError == .headerOverflow ? .custom(code: 431, reasonPhrase: "Request Header Fields Too Large") : .badRequest)
+    }
+
+    /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host` field (else a 400).
+    static func hasOneHost(_ headers: HTTPHeaders) -> Bool {
+        var count = 0
+        for (name, _) in headers where name.utf8.count == 4 && name.isASCIICaseInsensitiveEqual(to: "host") { count += 1 }
+        return count == 1
+    }
+
+    /// A head no handler may see: answered with a 400 now, or, behind answers still owed, by
+    /// closing the connection once they have gone; nothing more is read either way.
+    private func refuse(_ context: ChannelHandlerContext) {
+        self.refusing = true
+        guard self.open == 0, !self.responding else {
+            self.closeWhenAnswered = true
+            return
+        }
+        self.answerAndClose(context, status: .badRequest)
+    }
+
+    private func answerAndClose(_ context: ChannelHandlerContext, status: HTTPResponseStatus) {
         self.cancelTimer()
-        let status: HTTPResponseStatus = parserError == .headerOverflow ? .custom(code: 431, reasonPhrase: "Request Header Fields Too Large") : .badRequest
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: ["connection": "close", "content-length": "0"])
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
         let channel = context.channel

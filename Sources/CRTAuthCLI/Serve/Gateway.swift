@@ -86,8 +86,11 @@ struct Gateway {
         if let accessLogger { router.add(middleware: AccessLogMiddleware(logger: accessLogger)) }
         let metrics = RequestMetrics(routes: Set(localPaths + ["/_auth", "/_auth/check"] + (proxy == nil ? ["/whoami"] : [])), proxying: proxy != nil)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        // A signed body is read to be checked: --max-body bounds that too.
         let authentication = CRTAuthMiddleware<CRTAuthRequestContext>.Configuration(
-            exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes, externalScheme: settings.externalScheme)
+            exemptPaths: localPaths + settings.publicPaths.map { $0.hasSuffix("/") ? $0 + "*" : $0 }, schemes: settings.schemes,
+            maximumSignedBodyLength: min(settings.maxBody, CRTAuthMiddleware<CRTAuthRequestContext>.Configuration().maximumSignedBodyLength),
+            externalScheme: settings.externalScheme)
         let authenticator = CRTAuthMiddleware<CRTAuthRequestContext>(server: server, configuration: authentication, perRequest: perRequest, logger: logger)
         router.add(middleware: authenticator)
         // Requests with a token and handshakes skip the router: chap decides first whenever it is on.

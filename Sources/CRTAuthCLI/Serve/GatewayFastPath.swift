@@ -195,18 +195,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         return Admitted(head: head, path: path, answer: answer(identity), fields: .init(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme), started: started)
     }
 
-    /// The one `Authorization` and the one `X-CHAP` value of a request that has no body, no
-    /// `Connection` or `Upgrade` and at most one `Host`; nil for anything else. One pass over
-    /// the fields, names compared without case.
+    /// The one `Authorization` and the one `X-CHAP` value of a request that has no body and no
+    /// `Connection` or `Upgrade`; nil for anything else (``HTTP1ConnectionGuard`` has refused
+    /// heads without exactly one `Host`). One pass over the fields, names compared without case.
     static func credentials(_ headers: HTTPHeaders) -> (authorization: String?, xCHAP: String?)? {
         var authorization: String?
         var xCHAP: String?
-        var host = false
         for (name, value) in headers {
             switch name.utf8.count {
-            case 4 where name.isASCIICaseInsensitiveEqual(to: "host"):
-                guard !host else { return nil }
-                host = true
             case 13 where name.isASCIICaseInsensitiveEqual(to: "authorization"):
                 guard authorization == nil else { return nil }
                 authorization = value

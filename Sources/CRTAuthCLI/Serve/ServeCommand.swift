@@ -79,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout: Int?
     @Option(name: .customLong("max-connections"), help: "Connections open at once; past it new ones are closed at once. Default 4096.")
     var maxConnections: Int?
-    @Option(name: .customLong("max-body"), help: "Longest request body passed upstream, in bytes; longer is a 413. Default 10485760 (10 MiB).")
+    @Option(name: .customLong("max-body"), help: "Longest request body passed upstream, in bytes (and read to check a signature, which is also at most 1 MiB); longer is a 413. Default 10485760 (10 MiB).")
     var maxBody: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default info.")
     var logLevel: String?

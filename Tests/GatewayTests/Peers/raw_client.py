@@ -11,6 +11,11 @@
 #                           until the server closes or 3 s pass quietly
 #   twice PORT FILE SECONDS send FILE's request, read its answer, wait SECONDS, send it again on
 #                           the same connection; prints both status lines ("closed" if it was)
+#   battery PORT FILE       FILE is JSON: [[name, request as base64], …]; each request on a
+#                           connection of its own; prints "name<TAB>status<TAB>body length<TAB>body"
+#                           per case (status "closed" when no answer came)
+import base64
+import json
 import re
 import select
 import socket
@@ -143,3 +148,30 @@ elif mode == "dribble-body":
         time.sleep(0.4)
         sock.send(bytes([byte]))
     print(status_line(sock))
+elif mode == "battery":
+    with open(sys.argv[3]) as f:
+        cases = json.load(f)
+    for name, request in cases:
+        sock = connect(port)
+        sock.settimeout(10)
+        data, head, body, length = b"", b"", b"", 0
+        try:
+            sock.sendall(base64.b64decode(request))
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int((re.search(rb"(?i)\r\ncontent-length: *(\d+)", head) or [0, b"0"])[1])
+            while len(body) < length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            pass
+        sock.close()
+        status = head.split(b" ", 2)[1].decode() if head.startswith(b"HTTP/1.1 ") else "closed"
+        text = body[:length].decode("utf-8", "replace").replace("\t", " ").replace("\n", " ").strip()
+        print("%s\t%s\t%d\t%s" % (name, status, length, text))
