@@ -10,13 +10,31 @@ import NIOCore
 struct Audit: Sendable {
     let logger: Logger
     private let counters = MetricSeriesCache<Counter>()
+    private let refusals: RefusalLogLimit
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, refusals: RefusalLogLimit = RefusalLogLimit()) {
+        self.logger = logger
+        self.refusals = refusals
+    }
     /// Longest attacker-influenced value put in a log line.
     static let maximumLoggedLength = 64
 
     /// `detail` (a parse error, say) goes to the log line only, never into a metric label.
+    /// Refusal lines are limited (``RefusalLogLimit``); the metrics count every decision.
     func record(scheme: IdentityScheme, user: String?, key: String?, result: Result, peer: SocketAddress?, detail: String? = nil) {
+        self.counters.metric([scheme.name, result.name, result.reason]) {
+            Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)])
+        }.increment()
+        AccessRecord.current?.note(scheme: scheme, user: user.map { Self.escaped($0) }, key: key, refusal: result.name == "success" ? nil : result.reason)
+        let (write, suppressed) = self.refusals.admit(refusal: result.name == "success" ? nil : scheme.name + " " + result.reason)
+        if let suppressed {
+            let counts = suppressed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            self.logger.warning("authentication refusals not logged", metadata: [
+                "count": .stringConvertible(suppressed.values.reduce(0, +)), "counts": .string(counts),
+                "limit": .string("\(self.refusals.linesPerInterval) per \(self.refusals.interval)"),
+            ])
+        }
+        guard write else { return }
         var metadata: Logger.Metadata = ["scheme": .string(scheme.name), "result": .string(result.name)]
         if let detail { metadata["detail"] = .string(Self.escaped(detail, limit: 200)) }
         if let user { metadata["user"] = .string(Self.escaped(user)) }
@@ -24,10 +42,6 @@ struct Audit: Sendable {
         if case .failure(let reason) = result { metadata["reason"] = .string(reason) }
         if let peer { metadata["peer"] = .string(Self.describe(peer)) }
         self.logger.info("authentication", metadata: metadata)
-        AccessRecord.current?.note(scheme: scheme, user: user.map { Self.escaped($0) }, key: key, refusal: result.name == "success" ? nil : result.reason)
-        self.counters.metric([scheme.name, result.name, result.reason]) {
-            Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)])
-        }.increment()
     }
 
     enum Result {
