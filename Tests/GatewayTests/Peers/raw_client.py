@@ -47,6 +47,24 @@ def status_line(sock):
     return data.split(b"\r\n", 1)[0].decode()
 
 
+def response(sock):
+    """One response: its head and its body (as long as Content-Length says); b"" when none."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int((re.search(rb"(?i)\r\ncontent-length: *(\d+)", head) or [0, b"0"])[1])
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body[:length]
+
+
 mode, port = sys.argv[1], int(sys.argv[2])
 if mode == "silent":
     sock = connect(port)
@@ -125,19 +143,7 @@ elif mode == "twice":
             time.sleep(float(sys.argv[4]))
         try:
             sock.sendall(request)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = int((re.search(rb"(?i)content-length: *(\d+)", head) or [0, b"0"])[1])
-            while len(body) < length:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
+            head, _ = response(sock)
             print(head.split(b"\r\n", 1)[0].decode() if head else "closed")
         except (BrokenPipeError, ConnectionResetError):
             print("closed")
@@ -154,24 +160,13 @@ elif mode == "battery":
     for name, request in cases:
         sock = connect(port)
         sock.settimeout(10)
-        data, head, body, length = b"", b"", b"", 0
+        head, body = b"", b""
         try:
             sock.sendall(base64.b64decode(request))
-            while b"\r\n\r\n" not in data:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = int((re.search(rb"(?i)\r\ncontent-length: *(\d+)", head) or [0, b"0"])[1])
-            while len(body) < length:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
+            head, body = response(sock)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             pass
         sock.close()
         status = head.split(b" ", 2)[1].decode() if head.startswith(b"HTTP/1.1 ") else "closed"
-        text = body[:length].decode("utf-8", "replace").replace("\t", " ").replace("\n", " ").strip()
-        print("%s\t%s\t%d\t%s" % (name, status, length, text))
+        text = body.decode("utf-8", "replace").replace("\t", " ").replace("\n", " ").strip()
+        print("%s\t%s\t%d\t%s" % (name, status, len(body), text))
