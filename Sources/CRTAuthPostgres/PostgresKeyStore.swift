@@ -174,17 +174,9 @@ public final class PostgresKeyStore: KeyOwnerLookup, JWKSTrustStore, NonceStore,
         }
     }
 
-    /// Runs `body` within `timeout`.
+    /// Runs `body` within `timeout` (answering at the deadline even if the query has not ended).
     private func deadline<T: Sendable>(_ timeout: Duration = PostgresKeyStore.operationTimeout, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw PostgresStoreError("no answer from the database within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
+        try await answer(within: timeout, timedOut: { PostgresStoreError("no answer from the database within \(timeout)") }, body)
     }
 
     // MARK: KeyProvider

@@ -110,10 +110,12 @@ struct PostgresKeyStoreTests {
         try await store.add([("alice", try Self.entry(key))], now: 1)
         #expect(try await store.keys(for: "alice") == .keys([UserKey(key: key)]))
         server.stop()
-        let started = ContinuousClock.now
+        var started = ContinuousClock.now
         await #expect(throws: AuthCoreError(.keyProvider, "")) { try await store.keys(for: "alice") }
+        #expect(ContinuousClock.now - started < PostgresKeyStore.operationTimeout + .seconds(1))
+        started = ContinuousClock.now
         await #expect(throws: AuthCoreError(.nonceStore, "")) { try await store.insertIfAbsent("n", expiresAt: 10, now: 1) }
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(ContinuousClock.now - started < PostgresKeyStore.operationTimeout + .seconds(1))
         try server.start()
         let restarted = ContinuousClock.now
         var recovered = false
@@ -122,6 +124,36 @@ struct PostgresKeyStoreTests {
             if !recovered { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(recovered, "no recovery within 5 s of the restart")
+        await store.shutdown()
+    }
+
+    /// The processes whose parent is `parent` (from /proc/PID/stat's fourth field).
+    static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent ? pid : nil
+        }
+    }
+
+    @Test("the server hangs (SIGSTOP): a lookup is answered at its deadline, not when the query ends", .timeLimit(.minutes(1)))
+    func hungServer() async throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let store = try await PostgresKeyStore.connect(server.url, logger: Self.logger)
+        let key = SSHPrivateKey(Curve25519.Signing.PrivateKey()).publicKey
+        try await store.add([("alice", try Self.entry(key))], now: 1)
+        // The server and its backends (one process per connection), stopped by their pids.
+        let postmaster = try #require(pid_t(try server.directory.read("data/postmaster.pid").split(separator: "\n").first ?? ""))
+        let processes = [postmaster] + Self.children(of: postmaster)
+        for pid in processes { kill(pid, SIGSTOP) }
+        let started = ContinuousClock.now
+        await #expect(throws: AuthCoreError(.keyProvider, "")) { try await store.keys(for: "bob") }
+        let waited = ContinuousClock.now - started
+        for pid in processes { kill(pid, SIGCONT) }
+        #expect(waited >= PostgresKeyStore.operationTimeout && waited < PostgresKeyStore.operationTimeout + .seconds(1), "answered after \(waited)")
         await store.shutdown()
     }
 }
