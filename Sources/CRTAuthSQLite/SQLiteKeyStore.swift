@@ -96,13 +96,6 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
 
     // MARK: KeyProvider
 
-    /// A read on the calling thread. Lookups read a few rows of a local file: handing them to
-    /// GRDB's queue and back (its async read) costs more thread switches than the read itself,
-    /// on every handshake.
-    private func readNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try self.pool.read(body)
-    }
-
     public func keys(for username: String) async throws -> KeyLookup {
         try self.lookup(username)
     }
@@ -136,14 +129,7 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     public func owner(ofFingerprint fingerprint: String, now: UInt64) async throws -> (username: String, key: SSHPublicKey)? {
         let rows: [(name: String, blob: Data)]
         do {
-            rows = try self.readNow { db in
-                try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT users.name, keys.blob FROM keys JOIN users ON users.id = keys.user_id
-                    WHERE keys.fingerprint = ? AND keys.revoked_at IS NULL
-                      AND keys.is_certificate_authority = 0 AND (keys.expires_at IS NULL OR keys.expires_at > ?)
-                    LIMIT 2
-                    """), arguments: [fingerprint, Int64(clamping: now)]).map { (name: $0["name"], blob: $0["blob"]) }
-            }
+            rows = try self.lookups.owners(ofFingerprint: fingerprint, now: Int64(clamping: now))
         } catch {
             throw AuthCoreError(.keyProvider, "the SQLite key store failed: \(SQLiteKeyStoreError.describe(error))")
         }
