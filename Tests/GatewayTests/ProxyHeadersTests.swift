@@ -42,7 +42,7 @@ struct ProxyHeadersTests {
         #expect(extended.headers["via"]?.joined(separator: ", ") == "1.1 edge, 1.1 crtauth")
     }
 
-    @Test("bodies on GET and DELETE go upstream; Set-Cookie and redirects come back unchanged; a slow upstream is a 504, a closed one a 502")
+    @Test("bodies on GET and DELETE go upstream; Set-Cookie and redirects come back unchanged; a slow upstream is a 504, a closed one a 502 at once")
     func bodiesCookiesTimeouts() throws {
         let dir = try TemporaryDirectory()
         let upstream = try EchoUpstream(dir)
@@ -61,6 +61,8 @@ struct ProxyHeadersTests {
         let slow = try curl(gateway.url("/slow"))
         #expect(slow.status == 504 && Date().timeIntervalSince(started) < 4, "\(slow.status) after \(Date().timeIntervalSince(started)) s")
         upstream.child.stop()
+        let refused = Date()
         #expect(try curl(gateway.url("/items")).status == 502)
+        #expect(Date().timeIntervalSince(refused) < 1, "a refused upstream is a 502 at once, not after the connect timeout")
     }
 }

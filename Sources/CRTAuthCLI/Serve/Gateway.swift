@@ -57,11 +57,16 @@ struct Gateway {
                     throw CLIFailure(message: "cannot read the upstream CA certificates \(path) (PEM): \(error)")
                 }
             }
-            let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+            var upstreamConfiguration = HTTPClient.Configuration(
                 tlsConfiguration: upstreamTLS,
                 // A proxy passes redirects on to the client; following them here would send the
                 // user's identity headers wherever the upstream points.
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(Int64(settings.upstreamTimeout)))))
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(Int64(settings.upstreamTimeout))))
+            // An upstream that refuses connections is a 502 at once, as from nginx (and the fast
+            // path), not after the client's connect timeout of retries: while the upstream was
+            // down, every request the router proxied held its connection for 5 s.
+            upstreamConfiguration.connectionPool.retryConnectionEstablishment = false
+            let upstreamClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration)
             client = upstreamClient
             do {
                 let reverseProxy = try ReverseProxy(upstream: upstream, client: upstreamClient, logger: logger, configuration: .init(
