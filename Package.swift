@@ -196,6 +196,20 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // The soak and fault run of ./scripts/soak (issue #18): a test tool that drives a real
+        // `crtauth serve`, nginx and PostgreSQL; not a product.
+        .executableTarget(
+            name: "CRTAuthSoak",
+            dependencies: [
+                "AuthCore", "CRTAuth", "CRTAuthJWT", "CRTAuthSignatures", "SSHKeys", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/Soak",
+            swiftSettings: strictSwift6
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["SSHKeys"],
