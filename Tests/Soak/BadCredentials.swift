@@ -10,6 +10,9 @@ import SSHKeys
 /// (Tests/GatewayTests/BadInputBatteryTests.swift) that a client can send on a keep-alive
 /// connection, one of each scheme's ways to be wrong. Every one must be refused with a 4xx.
 enum BadCredentials {
+    /// The case the flood sends.
+    static let forgedToken = "chap: token of another secret"
+
     /// Named requests for `user` (whose keys are enrolled) at `authority`; `stranger`'s are not.
     static func make(user: SoakUser, stranger: SSHPrivateKey, authority: String, serverName: String) async throws -> [(name: String, request: SoakRequest)] {
         let now = UInt64(Date().timeIntervalSince1970)
@@ -36,7 +39,7 @@ enum BadCredentials {
         func authorization(_ value: String) -> SoakRequest { SoakRequest(path: "/", fields: [("Authorization", value)]) }
         func handshake(_ values: String...) -> SoakRequest { SoakRequest(path: "/_auth", fields: values.map { ("X-CHAP", $0) }) }
         return [
-            ("chap: token of another secret", authorization("chap:" + forged)),
+            (forgedToken, authorization("chap:" + forged)),
             ("chap: tampered MAC", authorization("chap:" + tampered(forged, at: -3))),
             ("chap: not base64url", authorization("chap:!!!")),
             ("chap: cut short", authorization("chap:" + String(forged.prefix(10)))),

@@ -117,8 +117,8 @@ struct SoakPhases {
     /// 401, the metrics count every one, the log grows by at most the refusal limit.
     func flood(_ gateway: GatewayUnderTest, seconds: Double) async throws -> PhaseReport {
         var report = PhaseReport(name: "flood of bad tokens: \(Self.floodConnections) connections, \(Int(seconds)) s")
-        let forged = try await BadCredentials.make(user: self.users[0], stranger: self.stranger, authority: "127.0.0.1:\(gateway.port)", serverName: "127.0.0.1")
-            .first { $0.name == "chap: token of another secret" }!.request
+        let bad = try await BadCredentials.make(user: self.users[0], stranger: self.stranger, authority: "127.0.0.1:\(gateway.port)", serverName: "127.0.0.1")
+        guard let forged = bad.first(where: { $0.name == BadCredentials.forgedToken })?.request else { throw ExchangeFailure(description: "no forged token") }
         let refusedBefore = try await self.refusals(gateway)
         let linesBefore = gateway.logLines
         let tally = Tally()
