@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CRTAuthJWT", targets: ["CRTAuthJWT"]),
         .library(name: "CRTAuthPostgres", targets: ["CRTAuthPostgres"]),
         .library(name: "CRTAuthLDAP", targets: ["CRTAuthLDAP"]),
+        .library(name: "CRTAuthGatewayConfiguration", targets: ["CRTAuthGatewayConfiguration"]),
         .executable(name: "crtauth", targets: ["CRTAuthCLI"]),
     ],
     dependencies: [
@@ -158,6 +159,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // The settings of `crtauth serve` as given (flags, variables, the file): a library of its
+        // own so that the fuzz package can feed the configuration file reader.
+        .target(
+            name: "CRTAuthGatewayConfiguration",
+            dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .executableTarget(
             name: "CRTAuthCLI",
             dependencies: [
@@ -171,6 +183,7 @@ let package = Package(
                 "CRTAuthJWT",
                 "CRTAuthLDAP",
                 "CRTAuthPostgres",
+                "CRTAuthGatewayConfiguration",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(name: "swift-crtauth", path: "../"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
     ],
     targets: [
         .executableTarget(
@@ -24,7 +25,9 @@ let package = Package(
                 .product(name: "CRTAuthSignatures", package: "swift-crtauth"),
                 .product(name: "CRTAuthClient", package: "swift-crtauth"),
                 .product(name: "CRTAuthLDAP", package: "swift-crtauth"),
+                .product(name: "CRTAuthGatewayConfiguration", package: "swift-crtauth"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .enableUpcomingFeature("ExistentialAny"), .unsafeFlags(["-parse-as-library"])]
         ),

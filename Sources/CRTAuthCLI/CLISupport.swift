@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuthCore
 import CRTAuth
+import CRTAuthGatewayConfiguration
 import Foundation
 import SSHAgent
 import SSHKeys
@@ -33,6 +34,9 @@ func reportingErrors(exitCode: Int32 = 1, _ body: () async throws -> Void) async
         printError(error.message)
         throw ExitCode(exitCode)
     } catch let error as AuthCoreError {
+        printError(error.message)
+        throw ExitCode(exitCode)
+    } catch let error as GatewayConfigurationError {
         printError(error.message)
         throw ExitCode(exitCode)
     }

@@ -7,12 +7,12 @@ import Yams
 /// configuration file — looked up by precedence through swift-configuration's providers, one
 /// source at a time so that a value of the wrong type is an error naming where it came from
 /// (swift-configuration's reader would fall back to the next source silently).
-struct GatewayConfiguration: Sendable {
+public struct GatewayConfiguration: Sendable {
     /// Where a value came from, for errors and `--print-config`.
-    enum Source: Sendable, CustomStringConvertible {
+    public enum Source: Sendable, CustomStringConvertible {
         case flag(String), environment(String), file(key: String, path: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .flag(let flag): "flag \(flag)"
             case .environment(let variable): variable
@@ -32,7 +32,7 @@ struct GatewayConfiguration: Sendable {
     ///   - flags: the options given on the command line.
     ///   - environment: the process's variables (empty ones count as unset).
     ///   - file: a `.json`, `.yaml` or `.yml` file; a key it holds that is no setting is an error.
-    init(flags: [GatewayOption: ConfigContent], environment: [String: String], file: String?) async throws {
+    public init(flags: [GatewayOption: ConfigContent], environment: [String: String], file: String?) async throws {
         var layers = [Layer(
             provider: InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { ($0.key.key, ConfigValue($0.value, isSecret: false)) })),
             source: { .flag($0.flag) })]
@@ -45,30 +45,30 @@ struct GatewayConfiguration: Sendable {
     }
 
     /// The value of `option` from the first source that has it, and which source that was.
-    func value(_ option: GatewayOption) throws -> (content: ConfigContent, source: Source)? {
+    public func value(_ option: GatewayOption) throws -> (content: ConfigContent, source: Source)? {
         for layer in self.layers {
             let result: LookupResult
             do {
                 result = try layer.provider.value(forKey: option.key, type: option.kind.configType)
             } catch {
-                throw CLIFailure(message: "\(layer.source(option)) must be \(Self.expected(option.kind))")
+                throw GatewayConfigurationError("\(layer.source(option)) must be \(Self.expected(option.kind))")
             }
             if let value = result.value { return (value.content, layer.source(option)) }
         }
         return nil
     }
 
-    func text(_ option: GatewayOption) throws -> String? {
+    public func text(_ option: GatewayOption) throws -> String? {
         guard case .string(let text)? = try self.value(option)?.content else { return nil }
         return text
     }
 
-    func number(_ option: GatewayOption) throws -> Int? {
+    public func number(_ option: GatewayOption) throws -> Int? {
         guard case .int(let number)? = try self.value(option)?.content else { return nil }
         return number
     }
 
-    func list(_ option: GatewayOption) throws -> [String]? {
+    public func list(_ option: GatewayOption) throws -> [String]? {
         guard case .stringArray(let list)? = try self.value(option)?.content else { return nil }
         return list.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -84,23 +84,34 @@ struct GatewayConfiguration: Sendable {
     // MARK: The file
 
     /// Longest configuration file read.
-    static let maximumFileLength = 1 << 20
+    public static let maximumFileLength = 1 << 20
 
     private static func fileProvider(_ path: String) async throws -> any ConfigProvider {
         let format = (path as NSString).pathExtension.lowercased()
         guard ["json", "yaml", "yml"].contains(format) else {
-            throw CLIFailure(message: "the configuration file \(path) must end in .json, .yaml or .yml")
+            throw GatewayConfigurationError("the configuration file \(path) must end in .json, .yaml or .yml")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIFailure(message: "cannot read the configuration file \(path)") }
-        guard data.count <= Self.maximumFileLength else { throw CLIFailure(message: "the configuration file \(path) is larger than 1 MiB") }
+        // At most one byte past the limit is read: a path to a device or a huge file is an
+        // error, not memory (and Foundation's whole-file read leaks a buffer on empty files).
+        let data: Data
+        do {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw GatewayConfigurationError("cannot read the configuration file \(path)") }
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: Self.maximumFileLength + 1) ?? Data()
+        } catch let error as GatewayConfigurationError {
+            throw error
+        } catch {
+            throw GatewayConfigurationError("cannot read the configuration file \(path): \(error)")
+        }
+        guard data.count <= Self.maximumFileLength else { throw GatewayConfigurationError("the configuration file \(path) is larger than 1 MiB") }
         let parsed: Any?
         do {
             parsed = format == "json" ? try JSONSerialization.jsonObject(with: data) : try Yams.load(yaml: String(decoding: data, as: UTF8.self))
         } catch {
-            throw CLIFailure(message: "the configuration file \(path) is not valid \(format == "json" ? "JSON" : "YAML"): \(error)")
+            throw GatewayConfigurationError("the configuration file \(path) is not valid \(format == "json" ? "JSON" : "YAML"): \(error)")
         }
         guard let root = parsed as? [String: Any] else {
-            throw CLIFailure(message: "the configuration file \(path) must hold a mapping of settings (like listen: 127.0.0.1:8080)")
+            throw GatewayConfigurationError("the configuration file \(path) must hold a mapping of settings (like listen: 127.0.0.1:8080)")
         }
         try Self.checkKeys(root, path: path)
         do {
@@ -108,7 +119,7 @@ struct GatewayConfiguration: Sendable {
                 ? try await FileProvider<JSONSnapshot>(filePath: FilePath(path))
                 : try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
         } catch {
-            throw CLIFailure(message: "the configuration file \(path) cannot be read: \(error)")
+            throw GatewayConfigurationError("the configuration file \(path) cannot be read: \(error)")
         }
     }
 
@@ -122,7 +133,7 @@ struct GatewayConfiguration: Sendable {
             } else if !known.contains(name) {
                 let spelling = { (key: String) in key.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-") }
                 let hint = GatewayOption.all.first { spelling($0.name) == spelling(name) }
-                throw CLIFailure(message: "unknown setting '\(name)' in \(path)" + (hint.map { " (did you mean '\($0.name)'?)" } ?? ""))
+                throw GatewayConfigurationError("unknown setting '\(name)' in \(path)" + (hint.map { " (did you mean '\($0.name)'?)" } ?? ""))
             }
         }
     }

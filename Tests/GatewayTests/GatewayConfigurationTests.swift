@@ -191,6 +191,12 @@ struct GatewayConfigurationTests {
         #expect(try failure(["--config", toml]).contains("must end in .json, .yaml or .yml"))
         let broken = try dir.write("broken.json", "{\"listen\": ")
         #expect(try failure(["--config", broken]).contains("is not valid JSON"))
+        let empty = try dir.write("empty.yaml", "")
+        #expect(try failure(["--config", empty]).contains("must hold a mapping of settings"))
+        // Read no further than the limit: a huge file (or a device) is refused, not loaded.
+        let huge = dir.file("huge.yaml")
+        #expect(FileManager.default.createFile(atPath: huge, contents: nil) && truncate(huge, 64 << 20) == 0)
+        #expect(try failure(["--config", huge]).contains("is larger than 1 MiB"))
         #expect(try failure(["--tls-cert", "/x"]).contains("--tls-cert needs --tls-key"))
         #expect(try failure(["--public-path", "/static/../admin"]).contains("--public-path takes an absolute path"))
         // A password given by flag is redacted in what is printed.

@@ -8,7 +8,7 @@ struct FuzzTarget: Sendable {
 
 /// Every target, by name. `CRTAUTH_FUZZ_TARGET` picks the one this process runs (one binary
 /// for all: one build, one link).
-let allTargets: [FuzzTarget] = sshKeyTargets + agentTargets + crtauthTargets + jwtTargets + signatureTargets + clientTargets
+let allTargets: [FuzzTarget] = sshKeyTargets + agentTargets + crtauthTargets + jwtTargets + signatureTargets + clientTargets + configTargets
 
 /// Stops the run with a message when a property that must hold does not: libFuzzer records
 /// the input as a crash.

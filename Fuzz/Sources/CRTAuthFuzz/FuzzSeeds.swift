@@ -94,6 +94,9 @@ func writeSeeds(to directory: String) async throws {
     // The client's files.
     let cached = CachedToken(token: "token", username: "alice", keyFingerprint: FuzzKeys.ed25519.publicKey.sha256Fingerprint, expiresAt: FuzzServer.now, scheme: "chap", server: "fuzz.example")
     try seed("token-cache", "token", try JSONEncoder().encode(cached))
+    // The gateway's configuration file: the first byte picks JSON (0) or YAML (1).
+    try seed("gateway-config", "json", [0] + Array(#"{"listen": "127.0.0.1:8080", "tls": {"cert": "a.pem", "key": "a.key"}, "schemes": ["chap", "jwt"], "max-body": 1024, "trusted-proxy": ["10.0.0.0/8"]}"#.utf8))
+    try seed("gateway-config", "yaml", [1] + Array("listen: 127.0.0.1:8080\ntls:\n  cert: a.pem\n  key: a.key\nschemes: [chap, jwt]\nmax-body: 1024\npublic-path:\n  - /healthz\n".utf8))
     try seed("ldap-filter-value", "specials", "al*ice(\\)\u{0}é")
 }
 

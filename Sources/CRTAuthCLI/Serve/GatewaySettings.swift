@@ -1,5 +1,6 @@
 import AuthCore
 import CRTAuth
+import CRTAuthGatewayConfiguration
 import CRTAuthHummingbird
 import Foundation
 import Logging

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Configuration
 import AuthCore
 import CRTAuth
+import CRTAuthGatewayConfiguration
 import CRTAuthHummingbird
 import Foundation
 import Hummingbird
