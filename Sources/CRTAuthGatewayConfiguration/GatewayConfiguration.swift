@@ -106,7 +106,17 @@ public struct GatewayConfiguration: Sendable {
         guard data.count <= Self.maximumFileLength else { throw GatewayConfigurationError("the configuration file \(path) is larger than 1 MiB") }
         let parsed: Any?
         do {
-            parsed = format == "json" ? try JSONSerialization.jsonObject(with: data) : try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+            if format == "json" {
+                parsed = try JSONSerialization.jsonObject(with: data)
+            } else {
+                let yaml = String(decoding: data, as: UTF8.self)
+                // Yams traps on a mapping key that is not a scalar (`? [a]: b`; found by
+                // fuzzing): such a document is refused before Yams builds values from it.
+                if let root = try Yams.compose(yaml: yaml) { try Self.checkYAMLShape(root, path: path) }
+                parsed = try Yams.load(yaml: yaml)
+            }
+        } catch let error as GatewayConfigurationError {
+            throw error
         } catch {
             throw GatewayConfigurationError("the configuration file \(path) is not valid \(format == "json" ? "JSON" : "YAML"): \(error)")
         }
@@ -120,6 +130,30 @@ public struct GatewayConfiguration: Sendable {
                 : try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
         } catch {
             throw GatewayConfigurationError("the configuration file \(path) cannot be read: \(error)")
+        }
+    }
+
+    /// Deepest nesting of a YAML file (settings nest one level: `tls: {cert: …}`).
+    static let maximumYAMLDepth = 16
+
+    /// Every mapping key of the YAML document is a scalar, and it nests at most
+    /// ``maximumYAMLDepth`` levels.
+    private static func checkYAMLShape(_ node: Node, path: String, depth: Int = 0) throws {
+        guard depth < Self.maximumYAMLDepth else {
+            throw GatewayConfigurationError("the configuration file \(path) nests deeper than \(Self.maximumYAMLDepth) levels")
+        }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard case .scalar = key else {
+                    throw GatewayConfigurationError("the configuration file \(path) has a key that is not a name (a list or mapping used as a key)")
+                }
+                try Self.checkYAMLShape(value, path: path, depth: depth + 1)
+            }
+        case .sequence(let sequence):
+            for item in sequence { try Self.checkYAMLShape(item, path: path, depth: depth + 1) }
+        case .scalar, .alias:
+            break
         }
     }
 
