@@ -104,24 +104,19 @@ public struct GatewayConfiguration: Sendable {
             throw GatewayConfigurationError("cannot read the configuration file \(path): \(error)")
         }
         guard data.count <= Self.maximumFileLength else { throw GatewayConfigurationError("the configuration file \(path) is larger than 1 MiB") }
-        let parsed: Any?
+        let root: [String: Any]
         do {
             if format == "json" {
-                parsed = try JSONSerialization.jsonObject(with: data)
+                guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Self.notMapping(path) }
+                root = object
             } else {
-                let yaml = String(decoding: data, as: UTF8.self)
-                // Yams traps on a mapping key that is not a scalar (`? [a]: b`; found by
-                // fuzzing): such a document is refused before Yams builds values from it.
-                if let root = try Yams.compose(yaml: yaml) { try Self.checkYAMLShape(root, path: path) }
-                parsed = try Yams.load(yaml: yaml)
+                guard let node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)), case .mapping = node else { throw Self.notMapping(path) }
+                root = try Self.yamlSettings(node, path: path)
             }
         } catch let error as GatewayConfigurationError {
             throw error
         } catch {
             throw GatewayConfigurationError("the configuration file \(path) is not valid \(format == "json" ? "JSON" : "YAML"): \(error)")
-        }
-        guard let root = parsed as? [String: Any] else {
-            throw GatewayConfigurationError("the configuration file \(path) must hold a mapping of settings (like listen: 127.0.0.1:8080)")
         }
         try Self.checkKeys(root, path: path)
         do {
@@ -136,24 +131,41 @@ public struct GatewayConfiguration: Sendable {
     /// Deepest nesting of a YAML file (settings nest one level: `tls: {cert: …}`).
     static let maximumYAMLDepth = 16
 
-    /// Every mapping key of the YAML document is a scalar, and it nests at most
-    /// ``maximumYAMLDepth`` levels.
-    private static func checkYAMLShape(_ node: Node, path: String, depth: Int = 0) throws {
+    private static func notMapping(_ path: String) -> GatewayConfigurationError {
+        GatewayConfigurationError("the configuration file \(path) must hold a mapping of settings (like listen: 127.0.0.1:8080)")
+    }
+
+    /// The YAML document's names as nested mappings (for ``checkKeys``), read from Yams's node
+    /// tree and never from the values Yams builds: those trap on some inputs (found by fuzzing:
+    /// a key that is a list or mapping; a base-60 whole number past `Int.max`, which
+    /// swift-configuration also reads through Yams). So keys must be scalars, whole-number
+    /// settings plain decimal numbers, and nesting at most ``maximumYAMLDepth`` levels.
+    private static func yamlSettings(_ node: Node, prefix: String = "", path: String, depth: Int = 0) throws -> [String: Any] {
         guard depth < Self.maximumYAMLDepth else {
             throw GatewayConfigurationError("the configuration file \(path) nests deeper than \(Self.maximumYAMLDepth) levels")
         }
         switch node {
         case .mapping(let mapping):
+            var names: [String: Any] = [:]
             for (key, value) in mapping {
-                guard case .scalar = key else {
+                guard case .scalar(let scalar) = key else {
                     throw GatewayConfigurationError("the configuration file \(path) has a key that is not a name (a list or mapping used as a key)")
                 }
-                try Self.checkYAMLShape(value, path: path, depth: depth + 1)
+                let name = prefix + scalar.string
+                if GatewayOption.all.contains(where: { $0.name == name && $0.kind == .number }) {
+                    guard case .scalar(let number) = value, Int(number.string) != nil else {
+                        throw GatewayConfigurationError("\(name) in \(path) must be a whole number")
+                    }
+                }
+                let nested = try Self.yamlSettings(value, prefix: name + ".", path: path, depth: depth + 1)
+                names[scalar.string] = value.mapping == nil ? true : nested
             }
+            return names
         case .sequence(let sequence):
-            for item in sequence { try Self.checkYAMLShape(item, path: path, depth: depth + 1) }
+            for item in sequence { _ = try Self.yamlSettings(item, prefix: prefix, path: path, depth: depth + 1) }
+            return [:]
         case .scalar, .alias:
-            break
+            return [:]
         }
     }
 

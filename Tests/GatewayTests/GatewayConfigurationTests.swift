@@ -191,9 +191,12 @@ struct GatewayConfigurationTests {
         #expect(try failure(["--config", toml]).contains("must end in .json, .yaml or .yml"))
         let broken = try dir.write("broken.json", "{\"listen\": ")
         #expect(try failure(["--config", broken]).contains("is not valid JSON"))
-        // Found by the gateway-config fuzz target: Yams trapped on a key that is not a scalar.
+        // Found by the gateway-config fuzz target: Yams trapped on a key that is not a scalar…
         let complexKey = try dir.write("complex.yaml", "listen: 127.0.0.1:1\n? [tls, cert]\n: a.pem\n")
         #expect(try failure(["--config", complexKey]).contains("has a key that is not a name"))
+        // And on a whole number in base 60 past Int.max (swift-configuration reads numbers through Yams).
+        let sexagesimal = try dir.write("sexagesimal.yaml", "max-body: 9220368547757203685:7\n")
+        #expect(try failure(["--config", sexagesimal]).contains("max-body in \(sexagesimal) must be a whole number"))
         let deep = try dir.write("deep.yaml", "tls: " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "\n")
         #expect(try failure(["--config", deep]).contains("nests deeper than 16 levels"))
         let empty = try dir.write("empty.yaml", "")
