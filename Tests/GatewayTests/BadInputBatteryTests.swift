@@ -37,14 +37,6 @@ struct BadInputBatteryTests {
 
     static func raw(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-    /// `text` with the byte at `index` (from the end when negative) changed.
-    static func tampered(_ text: String, at index: Int) -> String {
-        var bytes = Array(text.utf8)
-        let position = index < 0 ? bytes.count + index : index
-        bytes[position] = bytes[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     @Test("over 100 named bad requests: each a 4xx with a short reason, never a 5xx; the gateway serves afterwards")
     func battery() async throws {
         let enrolled = try GatewayTests.Enrolled(keyType: "ed25519")
@@ -118,8 +110,8 @@ struct BadInputBatteryTests {
         add("handshake: response cut short", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + String(validResponse.prefix(validResponse.count / 2))]), 400)
         let responseBytes = try #require(Base64URL.decode(validResponse))
         add("handshake: response with bytes after it", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + Base64URL.encode(responseBytes + [0, 1, 2])]))
-        add("handshake: response with a tampered challenge", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + Self.tampered(validResponse, at: 12)]))
-        add("handshake: response with a tampered signature", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + Self.tampered(validResponse, at: -6)]))
+        add("handshake: response with a tampered challenge", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + tampered(validResponse, at: 12)]))
+        add("handshake: response with a tampered signature", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + tampered(validResponse, at: -6)]))
         add("handshake: challenge of another server name", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + (try await response(otherServer, signer: key, at: now))]), 403)
         add("handshake: challenge of another secret", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + (try await response(otherSecret, signer: key, at: now))]), 403)
         add("handshake: challenge expired", Self.request("GET", "/_auth", fields: ["X-CHAP: response:" + (try await response(server, signer: key, at: now - 300))]), 403)
@@ -135,8 +127,8 @@ struct BadInputBatteryTests {
         // crtauth tokens.
         add("chap: empty token", Self.request(fields: ["Authorization: chap:"]), 401)
         add("chap: not base64url", Self.request(fields: ["Authorization: chap:!!!"]), 401)
-        add("chap: tampered MAC", Self.request(fields: ["Authorization: chap:" + Self.tampered(token, at: -3)]), 401)
-        add("chap: tampered user", Self.request(fields: ["Authorization: chap:" + Self.tampered(token, at: 8)]), 401)
+        add("chap: tampered MAC", Self.request(fields: ["Authorization: chap:" + tampered(token, at: -3)]), 401)
+        add("chap: tampered user", Self.request(fields: ["Authorization: chap:" + tampered(token, at: 8)]), 401)
         add("chap: another secret", Self.request(fields: ["Authorization: chap:" + otherSecret.issueToken(for: "alice", now: now).encoded]), 401)
         add("chap: expired", Self.request(fields: ["Authorization: chap:" + server.issueToken(for: "alice", now: now - 3600).encoded]), 401)
         add("chap: not yet valid", Self.request(fields: ["Authorization: chap:" + server.issueToken(for: "alice", now: now + 3600).encoded]), 401)
@@ -163,7 +155,7 @@ struct BadInputBatteryTests {
         add("JWT: duplicate member", Self.request(fields: ["Authorization: JWT " + jwtPart(#"{"alg":"EdDSA","alg":"EdDSA"}"#) + "." + jwtParts[1] + "." + jwtParts[2]]), 400)
         add("JWT: nested too deep", Self.request(fields: ["Authorization: JWT " + jwtPart(#"{"alg":"EdDSA","x":[[[[[[[[[[1]]]]]]]]]]}"#) + "." + jwtParts[1] + "." + jwtParts[2]]), 400)
         add("JWT: claims tampered", Self.request(fields: ["Authorization: JWT " + jwtParts[0] + "." + jwtPart(#"{"username":"mallory","time":\#(now),"nonce":"x"}"#) + "." + jwtParts[2]]))
-        add("JWT: signature tampered", Self.request(fields: ["Authorization: JWT " + Self.tampered(jwt, at: -4)]), 401)
+        add("JWT: signature tampered", Self.request(fields: ["Authorization: JWT " + tampered(jwt, at: -4)]), 401)
         add("JWT: too old", Self.request(fields: ["Authorization: JWT " + (try await AsymmetricJWT.token(username: "alice", signer: key, time: now - 3600))]), 401)
         add("JWT: from the future", Self.request(fields: ["Authorization: JWT " + (try await AsymmetricJWT.token(username: "alice", signer: key, time: now + 3600))]), 401)
         add("JWT: unregistered key", Self.request(fields: ["Authorization: JWT " + (try await AsymmetricJWT.token(username: "alice", signer: stranger, time: now))]), 401)
@@ -181,7 +173,7 @@ struct BadInputBatteryTests {
         add("RFC 9421: signature not base64", Self.request(fields: ["Signature-Input: " + input, "Signature: sig1=:!!!:"]), 400)
         // Not the last base64 characters: the one before "==" carries pad bits, which
         // structured-field parsers ignore (RFC 9651 §4.2.7), so changing it may change nothing.
-        add("RFC 9421: signature tampered", Self.request(fields: ["Signature-Input: " + input, "Signature: " + Self.tampered(signature, at: -12)]), 401)
+        add("RFC 9421: signature tampered", Self.request(fields: ["Signature-Input: " + input, "Signature: " + tampered(signature, at: -12)]), 401)
         add("RFC 9421: unknown keyid", Self.request(fields: ["Signature-Input: " + input.replacingOccurrences(of: key.publicKey.sha256Fingerprint, with: stranger.publicKey.sha256Fingerprint), "Signature: " + signature]), 401)
         add("RFC 9421: created long ago", Self.request(fields: ["Signature-Input: " + input.replacingOccurrences(of: "created=\(now)", with: "created=\(now - 7200)"), "Signature: " + signature]))
         add("RFC 9421: created in the future", Self.request(fields: ["Signature-Input: " + input.replacingOccurrences(of: "created=\(now)", with: "created=\(now + 7200)"), "Signature: " + signature]))

@@ -178,7 +178,12 @@ struct FastPathTests {
         defer { gateway.stop() }
         let token = try handshakeToken(gateway, agent: enrolled.agent)
         async let slow = curl(gateway.url("/slow"), headers: ["Authorization: chap:\(token)"])
-        try await Task.sleep(for: .seconds(1))
+        // Stopped once the request has reached the upstream (a fixed second lost the race on a
+        // loaded machine). The wait sleeps rather than blocks: curl's task needs a thread of the pool.
+        let log = enrolled.dir.file("upstream.log")
+        for _ in 0..<400 where !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("slow request under way") ?? false) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         _ = gateway.child.kill(signal: SIGTERM)
         let answer = try await slow
         #expect(answer.status == 200 && answer.header("X-Upstream") == "echo")

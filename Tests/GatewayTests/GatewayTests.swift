@@ -268,10 +268,5 @@ func handshakeToken(_ gateway: GatewayProcess, agent: SSHAgentProcess) throws ->
 
 /// Waits until something accepts connections on the loopback `port`.
 func waitForPort(_ port: Int, timeout: Double = 20) throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if (try? runProcess("curl", ["-s", "-o", "/dev/null", "--max-time", "1", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }
-        usleep(50_000)
-    }
-    throw ProcessError(message: "nothing listens on 127.0.0.1:\(port)")
+    guard waitUntil(canConnect(port: port), timeout: timeout) else { throw ProcessError(message: "nothing listens on 127.0.0.1:\(port)") }
 }

@@ -5,6 +5,7 @@ import CRTAuthSignatures
 import Crypto
 import Foundation
 import SSHKeys
+import TestSupport
 
 /// The bad tenth of the mix: credentials of the bad-input battery
 /// (Tests/GatewayTests/BadInputBatteryTests.swift) that a client can send on a keep-alive
@@ -60,13 +61,5 @@ enum BadCredentials {
             ("handshake: two X-CHAP fields", handshake("request:" + user.name, "request:mallory")),
             ("handshake: unknown X-CHAP method", handshake("bogus:abc")),
         ]
-    }
-
-    /// `text` with the byte at `index` (from the end when negative) changed.
-    static func tampered(_ text: String, at index: Int) -> String {
-        var bytes = Array(text.utf8)
-        let position = index < 0 ? bytes.count + index : index
-        bytes[position] = bytes[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -110,13 +110,3 @@ final class GatewayUnderTest: Sendable {
 
     func stop() { self.child.stop() }
 }
-
-/// Waits up to `timeout` seconds for `condition`.
-func waitUntil(_ condition: @autoclosure () -> Bool, timeout: Double = 10) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(50_000)
-    }
-    return false
-}

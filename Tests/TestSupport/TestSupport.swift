@@ -203,14 +203,42 @@ public final class ChildProcess: @unchecked Sendable {
     deinit { self.stop() }
 }
 
-/// Waits up to `timeout` seconds for a file (a socket, a pid file) to appear.
-public func waitForFile(_ path: String, timeout: Double = 5) -> Bool {
+/// Waits up to `timeout` seconds for `condition`, asking every `interval` seconds.
+public func waitUntil(_ condition: @autoclosure () -> Bool, timeout: Double = 10, interval: Double = 0.05) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
-    while !FileManager.default.fileExists(atPath: path) {
+    while !condition() {
         if Date() > deadline { return false }
-        usleep(5_000)
+        usleep(useconds_t(interval * 1_000_000))
     }
     return true
+}
+
+/// Waits up to `timeout` seconds for a file (a socket, a pid file) to appear.
+public func waitForFile(_ path: String, timeout: Double = 5) -> Bool {
+    waitUntil(FileManager.default.fileExists(atPath: path), timeout: timeout, interval: 0.005)
+}
+
+/// Whether something accepts TCP connections on the loopback `port`.
+public func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+/// `text` with the byte at `index` (from the end when negative) changed: a credential that
+/// still reads but must not verify.
+public func tampered(_ text: String, at index: Int) -> String {
+    var bytes = Array(text.utf8)
+    let position = index < 0 ? bytes.count + index : index
+    bytes[position] = bytes[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// A real `ssh-agent` on its own socket in a temp dir, run in the foreground (`-D`) as our

@@ -48,6 +48,7 @@ class Echo(BaseHTTPRequestHandler):
             self.end_headers()
             return
         if path == "/slow":
+            print("slow request under way", flush=True)  # tests wait for this line
             time.sleep(float(parse_qs(urlsplit(self.path).query).get("seconds", ["5"])[0]))
         if path == "/cookies":
             self.send_response(200)
