@@ -2,6 +2,9 @@ import AuthCore
 import Crypto
 import Foundation
 import SSHKeys
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A crtauth server: challenges, tokens, validation. Pure — the clock (`now`), randomness and
 /// key lookup are passed in — so one value can serve any number of concurrent requests and any
@@ -79,15 +82,25 @@ public struct AuthServer: Sendable {
         self.state = State(configuration: configuration, keyProvider: keyProvider, random: random ?? Self.systemRandom)
     }
 
-    /// `count` bytes from the system CSPRNG, eight per call (each call is a system call).
+    /// `count` bytes from the system CSPRNG: on Linux one `getentropy(3)` call per 256 bytes
+    /// (the standard library's generator makes a system call per eight bytes: three for a v1
+    /// challenge).
     static func systemRandom(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 7)
-        while bytes.count < count {
-            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        #if canImport(Glibc)
+        bytes.withUnsafeMutableBytes { buffer in
+            while filled < count {
+                let length = min(count - filled, 256)
+                guard getentropy(buffer.baseAddress! + filled, length) == 0 else { break }
+                filled += length
+            }
         }
-        bytes.removeLast(bytes.count - count)
+        #endif
+        if filled < count {
+            var generator = SystemRandomNumberGenerator()
+            for index in filled..<count { bytes[index] = generator.next() }
+        }
         return bytes
     }
 

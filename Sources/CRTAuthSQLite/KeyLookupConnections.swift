@@ -103,53 +103,56 @@ final class KeyLookupConnections: Sendable {
         }
 
         func keyRows(of username: String, limit: Int) throws -> [Row]? {
-            defer {
-                sqlite3_reset(self.statement)
-                sqlite3_clear_bindings(self.statement)
-            }
-            guard Self.bind(username, to: self.statement) == SQLITE_OK, sqlite3_bind_int64(self.statement, 2, Int64(limit)) == SQLITE_OK else { throw self.error() }
-            var rows: [Row]?
-            while true {
-                switch sqlite3_step(self.statement) {
-                case SQLITE_ROW:
-                    var found = rows ?? []
-                    if let row = self.row() { found.append(row) }
-                    rows = found
-                case SQLITE_DONE:
-                    return rows
-                default:
-                    throw self.error()
+            try self.withBound(username, to: self.statement) {
+                guard sqlite3_bind_int64(self.statement, 2, Int64(limit)) == SQLITE_OK else { throw self.error() }
+                var rows: [Row]?
+                while true {
+                    switch sqlite3_step(self.statement) {
+                    case SQLITE_ROW:
+                        var found = rows ?? []
+                        if let row = self.row() { found.append(row) }
+                        rows = found
+                    case SQLITE_DONE:
+                        return rows
+                    default:
+                        throw self.error()
+                    }
                 }
             }
         }
 
         func owners(ofFingerprint fingerprint: String, now: Int64) throws -> [(name: String, blob: Data)] {
-            defer {
-                sqlite3_reset(self.ownerStatement)
-                sqlite3_clear_bindings(self.ownerStatement)
-            }
-            guard Self.bind(fingerprint, to: self.ownerStatement) == SQLITE_OK, sqlite3_bind_int64(self.ownerStatement, 2, now) == SQLITE_OK else { throw self.error() }
-            var owners: [(name: String, blob: Data)] = []
-            while true {
-                switch sqlite3_step(self.ownerStatement) {
-                case SQLITE_ROW:
-                    let name = sqlite3_column_text(self.ownerStatement, 0).map { String(cString: $0) } ?? ""
-                    let count = Int(sqlite3_column_bytes(self.ownerStatement, 1))
-                    owners.append((name, sqlite3_column_blob(self.ownerStatement, 1).map { Data(bytes: $0, count: count) } ?? Data()))
-                case SQLITE_DONE:
-                    return owners
-                default:
-                    throw self.error()
+            try self.withBound(fingerprint, to: self.ownerStatement) {
+                guard sqlite3_bind_int64(self.ownerStatement, 2, now) == SQLITE_OK else { throw self.error() }
+                var owners: [(name: String, blob: Data)] = []
+                while true {
+                    switch sqlite3_step(self.ownerStatement) {
+                    case SQLITE_ROW:
+                        let name = sqlite3_column_text(self.ownerStatement, 0).map { String(cString: $0) } ?? ""
+                        let count = Int(sqlite3_column_bytes(self.ownerStatement, 1))
+                        owners.append((name, sqlite3_column_blob(self.ownerStatement, 1).map { Data(bytes: $0, count: count) } ?? Data()))
+                    case SQLITE_DONE:
+                        return owners
+                    default:
+                        throw self.error()
+                    }
                 }
             }
         }
 
-        /// Binds `text` to the statement's first parameter.
-        private static func bind(_ text: String, to statement: OpaquePointer) -> Int32 {
+        /// Runs `body` with `text` bound to the statement's first parameter, then resets the
+        /// statement. The bytes are bound in place (SQLITE_STATIC: valid until the reset), not
+        /// copied: SQLite's copy takes its allocator's process-wide lock, which the gateway's
+        /// event loops contended for on every handshake.
+        private func withBound<Result>(_ text: String, to statement: OpaquePointer, _ body: () throws -> Result) throws -> Result {
             var text = text
-            return text.withUTF8 { bytes in
-                // SQLITE_TRANSIENT: SQLite copies the bytes before this returns.
-                sqlite3_bind_text(statement, 1, bytes.baseAddress, Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            return try text.withUTF8 { bytes in
+                defer {
+                    sqlite3_reset(statement)
+                    sqlite3_clear_bindings(statement)
+                }
+                guard sqlite3_bind_text(statement, 1, bytes.baseAddress, Int32(bytes.count), nil) == SQLITE_OK else { throw self.error() }
+                return try body()
             }
         }
 
