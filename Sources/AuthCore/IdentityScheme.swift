@@ -25,6 +25,10 @@ public struct IdentityScheme: Hashable, Sendable, CustomStringConvertible {
     public var name: String {
         switch self.backing {
         case .chap: "chap"
+        // The versions there are as literals: a name is made for every decision logged.
+        case .handshake(0): "crtauth-v0"
+        case .handshake(1): "crtauth-v1"
+        case .handshake(2): "crtauth-v2"
         case .handshake(let version?): "crtauth-v\(version)"
         case .handshake(nil): "crtauth"
         case .jwt: "jwt"

@@ -9,7 +9,8 @@ import NIOCore
 /// fingerprint, the scheme, the result with its reason, and the peer.
 struct Audit: Sendable {
     let logger: Logger
-    private let counters = MetricSeriesCache<Counter>()
+    /// Keyed by scheme and refusal reason (nil for a success).
+    private let counters = MetricSeriesCache<Series, Counter>()
     private let refusals: RefusalLogLimit
 
     init(logger: Logger, refusals: RefusalLogLimit = RefusalLogLimit()) {
@@ -22,11 +23,11 @@ struct Audit: Sendable {
     /// `detail` (a parse error, say) goes to the log line only, never into a metric label.
     /// Refusal lines are limited (``RefusalLogLimit``); the metrics count every decision.
     func record(scheme: IdentityScheme, user: String?, key: String?, result: Result, peer: SocketAddress?, detail: String? = nil) {
-        self.counters.metric([scheme.name, result.name, result.reason]) {
+        self.counters.metric(Series(scheme: scheme, reason: result.failureReason)) {
             Counter(label: "crtauth_authentications_total", dimensions: [("scheme", scheme.name), ("result", result.name), ("reason", result.reason)])
         }.increment()
-        AccessRecord.current?.note(scheme: scheme, user: user.map { Self.escaped($0) }, key: key, refusal: result.name == "success" ? nil : result.reason)
-        let (write, suppressed) = self.refusals.admit(refusal: result.name == "success" ? nil : scheme.name + " " + result.reason)
+        AccessRecord.current?.note(scheme: scheme, user: user.map { Self.escaped($0) }, key: key, refusal: result.failureReason)
+        let (write, suppressed) = self.refusals.admit(refusal: result.failureReason.map { scheme.name + " " + $0 })
         if let suppressed {
             let counts = suppressed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
             self.logger.warning("authentication refusals not logged", metadata: [
@@ -49,7 +50,14 @@ struct Audit: Sendable {
         case failure(String)
 
         var name: String { if case .success = self { "success" } else { "failure" } }
-        var reason: String { if case .failure(let reason) = self { reason } else { "" } }
+        var reason: String { self.failureReason ?? "" }
+        var failureReason: String? { if case .failure(let reason) = self { reason } else { nil } }
+    }
+
+    /// One `crtauth_authentications_total` series.
+    struct Series: Hashable {
+        let scheme: IdentityScheme
+        let reason: String?
     }
 
     /// Printable ASCII only (others as `\u{…}`), at most ``maximumLoggedLength`` characters.

@@ -77,7 +77,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
     let audit: Audit
     /// The 401 for this configuration (its challenges name the enabled schemes).
     let unauthorized: Response
-    private let handshakeTimers = MetricSeriesCache<Timer>()
+    private let handshakeTimers = MetricSeriesCache<HandshakeEndpoint.Stage, Timer>()
 
     /// The middleware for the schemes of `configuration`, in the order chap, JWT, RFC 9421,
     /// serveradmin.
@@ -231,7 +231,7 @@ public struct CRTAuthMiddleware<Context: AuthRequestContext<AuthenticatedIdentit
     }
 
     private func recordDuration(of stage: HandshakeEndpoint.Stage, since started: ContinuousClock.Instant) {
-        self.handshakeTimers.metric([stage.rawValue]) {
+        self.handshakeTimers.metric(stage) {
             Timer(label: "crtauth_handshake_duration_seconds", dimensions: [("stage", stage.rawValue)])
         }.recordInterval(since: started)
     }

@@ -116,9 +116,24 @@ final class LogDestination: Sendable {
 struct LineLogHandler: LogHandler {
     enum Format: String, Sendable { case text, json }
 
-    /// Fields of the access log, first and in this order; any others follow sorted.
-    static let leadingFields = ["peer", "method", "path", "status", "bytes", "duration", "user", "key", "scheme", "reason"]
-    private static let leadingFieldSet = Set(leadingFields)
+    /// Where a field goes in a line: those of the access log first, in this order (`peer`,
+    /// `method`, `path`, `status`, `bytes`, `duration`, `user`, `key`, `scheme`, `reason`);
+    /// any others follow, sorted by name.
+    static func rank(of name: String) -> Int {
+        switch name {
+        case "peer": 0
+        case "method": 1
+        case "path": 2
+        case "status": 3
+        case "bytes": 4
+        case "duration": 5
+        case "user": 6
+        case "key": 7
+        case "scheme": 8
+        case "reason": 9
+        default: 10
+        }
+    }
 
     let format: Format
     let destination: LogDestination
@@ -147,15 +162,17 @@ struct LineLogHandler: LogHandler {
         self.append("time", Self.timestamp(), number: false, to: &line)
         self.append("level", event.level.rawValue, number: false, to: &line)
         self.append("msg", event.message.description, number: false, to: &line)
-        var left = fields.count
-        for name in Self.leadingFields where left > 0 {
-            guard let value = fields[name] else { continue }
-            left -= 1
-            self.append(name, value, to: &line)
+        // Ordered as they are taken from the fields, by inserting each among the few there
+        // are: a lookup of each leading name hashed ten strings per line, a sort allocated.
+        var ordered: [(rank: Int, name: String, value: Logger.Metadata.Value)] = []
+        ordered.reserveCapacity(fields.count)
+        for (name, value) in fields {
+            let rank = Self.rank(of: name)
+            var index = ordered.endIndex
+            while index > 0, (ordered[index - 1].rank, ordered[index - 1].name) > (rank, name) { index -= 1 }
+            ordered.insert((rank, name, value), at: index)
         }
-        if left > 0 {
-            for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !Self.leadingFieldSet.contains(name) { self.append(name, value, to: &line) }
-        }
+        for field in ordered { self.append(field.name, field.value, to: &line) }
         line += self.format == .json ? "}\n" : "\n"
         self.destination.write(line)
     }
