@@ -19,10 +19,10 @@ handshakes() { # URL KEY VERSION
     local prepared="$work/prepared" out request challenges tokens
     "$load" "$1" alice "$2" "$3" 300 > "$prepared"
     request=$(awk '$1 == "request" {print $2}' "$prepared")
-    out=$(wrk -t2 -c32 -d3s -H "X-CHAP: request:$request" "$1")
+    out=$(wrk -t2 -c32 -d"${seconds}s" -H "X-CHAP: request:$request" "$1")
     grep -q "Non-2xx" <<< "$out" && { echo "challenges: non-2xx answers" >&2; return 1; }
     challenges=$(awk '/Requests\/sec/ {print int($2)}' <<< "$out")
-    out=$(CRTAUTH_RESPONSES="$prepared" wrk -t2 -c32 -d3s -s Benchmarks/Peers/responses.lua "$1")
+    out=$(CRTAUTH_RESPONSES="$prepared" wrk -t2 -c32 -d"${seconds}s" -s Benchmarks/Peers/responses.lua "$1")
     grep -q "Non-2xx" <<< "$out" && { echo "tokens: non-2xx answers" >&2; return 1; }
     tokens=$(awk '/Requests\/sec/ {print int($2)}' <<< "$out")
     echo "$(python3 -c "print(int(1 / (1 / $challenges + 1 / $tokens)))") handshakes/s (challenges $challenges/s, tokens $tokens/s)"
