@@ -207,7 +207,7 @@ public struct ReverseProxy: Sendable {
         case (false, true): Self.droppedFromUntrustedClientsWithCredential
         }
         if !connection.isEmpty { dropped.formUnion(Self.connectionOptions(connection)) }
-        for (name, value) in fields where !dropped.contains(name.lowercased()) { headers.add(name: name, value: value) }
+        for (name, value) in fields where !dropped.contains(Self.lowercased(name)) { headers.add(name: name, value: value) }
         if let identity {
             for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
         }
@@ -240,17 +240,37 @@ public struct ReverseProxy: Sendable {
         headers.add(name: "Via", value: "1.1 crtauth")
     }
 
+    /// A field name in lower case, without a new string when it is already (HTTP/2's always are).
+    static func lowercased(_ name: String) -> String {
+        name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
+    }
+
     /// A `Forwarded` value: a token as it stands, anything else quoted (RFC 7239 §4).
     static func forwardedValue(_ value: String) -> String {
-        let token = value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }
-        if token { return value }
-        var quoted = "\""
-        for character in value.unicodeScalars {
-            if character == "\\" || character == "\"" { quoted.unicodeScalars.append("\\") }
-            quoted.unicodeScalars.append(character)
+        if value.utf8.allSatisfy(Self.isTokenByte) { return value }
+        var quoted = [UInt8]()
+        quoted.reserveCapacity(value.utf8.count + 4)
+        quoted.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { quoted.append(UInt8(ascii: "\\")) }
+            quoted.append(byte)
         }
-        return quoted + "\""
+        quoted.append(UInt8(ascii: "\""))
+        return String(decoding: quoted, as: UTF8.self)
     }
+
+    /// RFC 9110 §5.6.2 `tchar`: visible ASCII but the delimiters `"(),/:;<=>?@[\]{}`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        // Word `byte >> 6` of `tokenBits` has bit `byte & 63` set for a token byte.
+        let (word, bit) = (Int(byte >> 6), UInt64(1) << UInt64(byte & 63))
+        return word < 2 && Self.tokenBits[word] & bit != 0
+    }
+
+    private static let tokenBits: [UInt64] = {
+        var bits: [UInt64] = [0, 0]
+        for byte in UInt8(0x21)..<0x7F where !"\"(),/:;<=>?@[\\]{}".utf8.contains(byte) { bits[Int(byte >> 6)] |= 1 << UInt64(byte & 63) }
+        return bits
+    }()
 
     package static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
@@ -296,7 +316,7 @@ public struct ReverseProxy: Sendable {
         let dropped = AnswerFieldsDropped(headers)
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count)
-        for (name, value) in headers where !dropped.contains(name.lowercased()) { kept.add(name: name, value: value) }
+        for (name, value) in headers where !dropped.contains(Self.lowercased(name)) { kept.add(name: name, value: value) }
         return kept
     }
 

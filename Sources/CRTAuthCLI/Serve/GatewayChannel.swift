@@ -8,11 +8,12 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOSSL
 
-/// The gateway's HTTP/1.1 connections: NIO's codec; ``HTTP1ConnectionGuard`` right after the
-/// decoder, where it sees bytes arrive and parser errors first and every request and answer
-/// pass; ``GatewayFastPath``, which answers the commonest requests in NIO's own types; then
-/// Hummingbird's codec and router for the rest; a pipeline ``WebSocketTunnel`` can take over.
-/// Hummingbird's own HTTP/1.1 channel puts added handlers after its codec.
+/// The gateway's HTTP/1.1 connections: NIO's request decoder; ``HTTP1ConnectionHandler`` right
+/// after it, where it sees bytes arrive and parser errors first, every request and answer pass,
+/// and answers take their wire form; ``GatewayFastPath``, which answers the commonest requests
+/// in NIO's own types; then Hummingbird's codec and router for the rest; a pipeline
+/// ``WebSocketTunnel`` can take over. Hummingbird's own HTTP/1.1 channel puts added handlers
+/// after its codec.
 struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     struct Limits: Sendable {
         var headTimeout: TimeAmount
@@ -42,14 +43,11 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             decoderLimits.maxHeaderListSize = self.limits.maximumHeadLength
             decoderLimits.maxHeaderFieldCount = self.limits.maximumHeaderFields
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: false,  // requests are taken one at a time from the async channel
-                withErrorHandling: false,  // HTTP1ConnectionGuard and Hummingbird answer parser errors
-                withOutboundHeaderValidation: false,  // HTTPTypes validates
-                withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: decoderLimits)
-            try pipeline.addHandler(HTTP1ConnectionGuard(headTimeout: self.limits.headTimeout, idleTimeout: self.limits.idleTimeout))
-            let fastPath = self.fastPath.map { GatewayFastPath(configuration: $0, eventLoop: channel.eventLoop) }
+            // Parser errors are answered by HTTP1ConnectionHandler and Hummingbird; fields, by HTTPTypes.
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
+            let connection = HTTP1ConnectionHandler(headTimeout: self.limits.headTimeout, idleTimeout: self.limits.idleTimeout)
+            try pipeline.addHandler(connection)
+            let fastPath = self.fastPath.map { GatewayFastPath(configuration: $0, connection: connection, eventLoop: channel.eventLoop) }
             if let fastPath { try pipeline.addHandler(fastPath) }
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))

@@ -100,8 +100,10 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var inFlight: ProxiedRequest?
     /// Parts that arrived while `inFlight`, in order.
     private var held = CircularBuffer<HTTPServerRequestPart>()
-    /// A read asked for while `inFlight`.
+    /// A read withheld because parts wait in `held`.
     private var readWanted = false
+    /// The client closed its side while parts still waited: told after them.
+    private var inputClosedHeld = false
     /// Watches the upstream deadline of the request in flight; left running between requests
     /// and moved on when it fires, so a request schedules nothing.
     private var deadlineTimer: Scheduled<Void>?
@@ -111,8 +113,12 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// router's request loop waits for it (``GatewayHTTP1Channel``).
     let routerNeeded: EventLoopPromise<Void>
 
-    init(configuration: Configuration, eventLoop: any EventLoop) {
+    /// The connection's handler below this one, which writes this path's whole answers.
+    private let connection: HTTP1ConnectionHandler
+
+    init(configuration: Configuration, connection: HTTP1ConnectionHandler, eventLoop: any EventLoop) {
         self.configuration = configuration
+        self.connection = connection
         self.routerNeeded = eventLoop.makePromise()
     }
 
@@ -196,7 +202,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The one `Authorization` and the one `X-CHAP` value of a request that has no body and no
-    /// `Connection` or `Upgrade`; nil for anything else (``HTTP1ConnectionGuard`` has refused
+    /// `Connection` or `Upgrade`; nil for anything else (``HTTP1ConnectionHandler`` has refused
     /// heads without exactly one `Host`). One pass over the fields, names compared without case.
     static func credentials(_ headers: HTTPHeaders) -> (authorization: String?, xCHAP: String?)? {
         var authorization: String?
@@ -223,14 +229,11 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ admitted: Admitted, context: ChannelHandlerContext) {
         switch admitted.answer {
         case .whoami(let identity):
-            let body = ByteBuffer(string: GatewayMiddleware.whoamiJSON(identity))
-            self.respond(admitted, status: .ok, headers: ["Content-Type": "application/json"], body: body, context: context)
+            self.respond(admitted, status: .ok, fields: [("Content-Type", "application/json")], body: GatewayMiddleware.whoamiJSON(identity))
         case .check(let identity):
-            var headers = HTTPHeaders()
-            for field in ReverseProxy.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
-            self.respond(admitted, status: .ok, headers: headers, body: nil, context: context)
+            self.respond(admitted, status: .ok, fields: ReverseProxy.identityFields(identity).map { ($0.name.rawName, $0.value) }, body: nil)
         case .handshake(let xCHAP):
-            self.respond(admitted, status: .ok, headers: ["X-CHAP": xCHAP], body: nil, context: context)
+            self.respond(admitted, status: .ok, fields: [("X-CHAP", xCHAP)], body: nil)
         case .proxy(let identity):
             guard case .proxy(let proxy, let pool) = self.configuration.upstream else { return }
             let client = self.client ?? ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
@@ -241,15 +244,12 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A whole answer from here: head, body, end, its log line and metrics.
-    func respond(_ admitted: Admitted, status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, context: ChannelHandlerContext) {
-        var headers = headers
-        headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+    /// A whole answer from here, in one write (``HTTP1ConnectionHandler/answer(status:fields:body:)``),
+    /// its log line and metrics.
+    func respond(_ admitted: Admitted, status: HTTPResponseStatus, fields: [(name: String, value: String)], body: String?) {
         self.configuration.metrics.record(self.configuration.metrics.series(path: admitted.path, method: admitted.head.method.rawValue), status: Int(status.code), since: admitted.started)
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
-        self.log(admitted, status: Int(status.code), bytes: body?.readableBytes ?? 0)
+        self.connection.answer(status: status, fields: fields, body: body)
+        self.log(admitted, status: Int(status.code), bytes: body?.utf8.count ?? 0)
     }
 
     func log(_ admitted: Admitted, status: Int, bytes: Int) {
@@ -287,14 +287,30 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // The router's side delivers what it was given at the end of a read.
         if handedOn { context.fireChannelReadComplete() }
-        if self.inFlight == nil, self.readWanted {
+        if self.inFlight == nil, self.inputClosedHeld {
+            self.inputClosedHeld = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+        if self.held.isEmpty, self.readWanted {
             self.readWanted = false
             context.read()
         }
     }
 
+    /// Reading goes on while a proxied request is under way (a client that waits for its answer
+    /// sends nothing, and stopping and restarting reads would cost two `epoll_ctl` calls per
+    /// request); it stops once something has arrived that must wait, so at most one read's worth waits.
     func read(context: ChannelHandlerContext) {
-        if self.inFlight != nil { self.readWanted = true } else { context.read() }
+        if self.inFlight != nil, !self.held.isEmpty { self.readWanted = true } else { context.read() }
+    }
+
+    /// The end of the client's input is told after the parts that arrived before it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if self.inFlight != nil || !self.held.isEmpty, case ChannelEvent.inputClosed? = event as? ChannelEvent {
+            self.inputClosedHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -141,8 +141,7 @@ final class ProxiedRequest: UpstreamExchange {
     /// An answer of the gateway's own instead of the upstream's (before any of that was sent).
     private func fail(_ status: HTTPResponseStatus, _ message: String) {
         self.done = true
-        self.fastPath.respond(self.admitted, status: status, headers: ["Content-Type": "text/plain; charset=utf-8"],
-                              body: ByteBuffer(string: message + "\n"), context: self.context)
+        self.fastPath.respond(self.admitted, status: status, fields: [("Content-Type", "text/plain; charset=utf-8")], body: message + "\n")
         self.fastPath.finished(self, context: self.context)
     }
 

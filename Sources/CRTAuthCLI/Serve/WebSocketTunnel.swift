@@ -56,7 +56,7 @@ struct WebSocketTunnel: Sendable {
                 // The connection switches as the 101 leaves, whenever Hummingbird writes it.
                 let armed = channel.eventLoop.submit {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(SwitchOnResponseHead(upstream: upstream), position: .after(pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
+                    try pipeline.addHandler(SwitchOnResponseHead(upstream: upstream), position: .after(pipeline.handler(type: HTTP1ConnectionHandler.self)))
                 }
                 guard (try? await armed.get()) != nil else {
                     upstream.close(promise: nil)
@@ -74,15 +74,14 @@ struct WebSocketTunnel: Sendable {
     }
 
     /// Takes `channel` off HTTP and relays it to `upstream`: the relay goes in right after the
-    /// request decoder, which leaves (handing on any bytes it held) with the encoder, so what
-    /// arrives from here on reaches the relay and nothing behind it, and what the relay writes
-    /// goes straight out. The HTTP handlers behind it stay, idle, until the connection closes.
+    /// request decoder, which leaves (handing on any bytes it held), so what arrives from here on
+    /// reaches the relay and nothing behind it, and what the relay writes goes straight out. The
+    /// HTTP handlers behind it stay, idle, until the connection closes.
     static func join(_ channel: any Channel, _ upstream: any Channel) throws {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
         try ByteRelay.join(channel, upstream, after: decoder)
         _ = try pipeline.removeHandler(pipeline.handler(type: SwitchOnResponseHead.self))
-        _ = try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self))
         // Both decoders hand on what they held on a later turn of the loop, without a read completing.
         let held = [pipeline.removeHandler(decoder), try UpstreamProtocolSwitch.stripHTTP(from: upstream)]
         EventLoopFuture.andAllComplete(held, on: channel.eventLoop).whenComplete { _ in

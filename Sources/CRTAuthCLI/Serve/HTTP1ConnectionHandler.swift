@@ -1,11 +1,10 @@
-import HummingbirdCore
-import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
-/// Per HTTP/1.1 connection, right after NIO's decoder, where every request and every answer
-/// passes (those of the router and of ``GatewayFastPath`` alike):
+/// Per HTTP/1.1 connection, right after NIO's request decoder, where every request and every
+/// answer passes (those of the router and of ``GatewayFastPath`` alike):
+/// - answers leave in their wire form (``HTTP1AnswerEncoder``); the fast path's whole answers
+///   as one buffer (``answer(status:fields:body:)``);
 /// - the request head must be complete within `headTimeout` of the connection opening or of
 ///   the first bytes of a later request (so a client dribbling a byte a second is closed as
 ///   surely as one that sends nothing). The decoder passes on every read's completion even
@@ -17,14 +16,16 @@ import Synchronization
 ///   anything else; one arriving while a request is answered is the router's, in its turn.
 /// One timer per connection, moved only when a deadline comes nearer, so a busy keep-alive
 /// connection schedules nothing per request.
-final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = IOData
 
     private let headTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private var encoder = HTTP1AnswerEncoder()
+    private var context: ChannelHandlerContext?
     /// Between requests: the next bytes start a head.
     private var awaitingHead = true
     /// A response head went out and its end has not.
@@ -49,6 +50,7 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { self.started(context) }
     }
 
@@ -68,6 +70,7 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         if self.refusing { return }
         if case .head(let head) = self.unwrapInboundIn(data) {
             if head.version == .http1_1, !Self.hasOneHost(head.headers) { return self.refuse(context) }
+            self.encoder.requestRead(head.method)
             self.awaitingHead = false
             self.headDeadline = nil
             self.idleSince = nil
@@ -87,23 +90,39 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch self.unwrapOutboundIn(data) {
+        let part = self.unwrapOutboundIn(data)
+        self.encoder.write(part, to: context, promise: promise)
+        switch part {
         case .head(let head) where head.status.code >= 200: self.responding = true
-        case .end:
-            self.responding = false
-            self.awaitingHead = true
-            self.open = max(self.open - 1, 0)
-            if self.open == 0 {
-                if self.closeWhenAnswered {
-                    context.writeAndFlush(data, promise: promise)
-                    return context.close(promise: nil)
-                }
-                self.idleSince = .now()
-                self.schedule(context)
-            }
+        case .end: if self.answerEnded(context) { self.flushAndClose(context) }
         default: break
         }
-        context.write(data, promise: promise)
+    }
+
+    /// A whole answer to the oldest request under way, with a body of known length, written as
+    /// one buffer and flushed: how ``GatewayFastPath`` answers.
+    func answer(status: HTTPResponseStatus, fields: [(name: String, value: String)], body: String?) {
+        guard let context = self.context else { return }
+        let bytes = self.encoder.whole(status: status, fields: fields, body: body, allocator: context.channel.allocator)
+        context.write(self.wrapOutboundOut(.byteBuffer(bytes)), promise: nil)
+        if self.answerEnded(context) { self.flushAndClose(context) } else { context.flush() }
+    }
+
+    /// An answer has ended: whether the connection is to close once it is out.
+    private func answerEnded(_ context: ChannelHandlerContext) -> Bool {
+        self.responding = false
+        self.awaitingHead = true
+        self.open = max(self.open - 1, 0)
+        guard self.open == 0 else { return false }
+        if self.closeWhenAnswered { return true }
+        self.idleSince = .now()
+        self.schedule(context)
+        return false
+    }
+
+    private func flushAndClose(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -116,7 +135,10 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.cancelTimer() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.cancelTimer()
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // With a request in hand the error is the router's, to answer in its turn.
@@ -145,12 +167,12 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         self.answerAndClose(context, status: .badRequest)
     }
 
+    /// An answer of the connection's own (to no request handed on), then the close.
     private func answerAndClose(_ context: ChannelHandlerContext, status: HTTPResponseStatus) {
         self.cancelTimer()
-        let head = HTTPResponseHead(version: .http1_1, status: status, headers: ["connection": "close", "content-length": "0"])
-        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        let bytes = self.encoder.whole(status: status, fields: [("connection", "close")], body: nil, toRequest: false, allocator: context.channel.allocator)
         let channel = context.channel
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(bytes))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// The nearest deadline now in force: the head's, or the idle one while no request is open.
@@ -181,48 +203,5 @@ final class HTTP1ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         self.timer?.cancel()
         self.timer = nil
         self.timerDeadline = nil
-    }
-}
-
-/// How many connections are open at once; past the limit a new one is closed at once, before
-/// any byte of it is read (so before a TLS handshake), whatever it would have spoken.
-final class ConnectionLimit: Sendable {
-    let maximum: Int
-    private let open = Atomic<Int>(0)
-
-    init(maximum: Int) { self.maximum = maximum }
-
-    /// Takes a place for a new connection; false when none is left.
-    func admit() -> Bool {
-        let now = self.open.wrappingAdd(1, ordering: .relaxed).newValue
-        if now > self.maximum {
-            self.open.wrappingSubtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
-    func release() { self.open.wrappingSubtract(1, ordering: .relaxed) }
-}
-
-/// A server's connections, counted by a ``ConnectionLimit``: each takes a place when it is set
-/// up and gives it back when it closes; one past the limit is set up as usual (Hummingbird
-/// stops accepting altogether if a setup fails) and closed at once.
-struct ConnectionLimitedChannel<Base: ServerChildChannel>: ServerChildChannel {
-    let base: Base
-    let limit: ConnectionLimit
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Base.Value> {
-        let admitted = self.limit.admit()
-        if admitted {
-            let limit = self.limit
-            channel.closeFuture.whenComplete { _ in limit.release() }
-        }
-        let value = self.base.setup(channel: channel, logger: logger)
-        return admitted ? value : value.always { _ in channel.close(promise: nil) }
-    }
-
-    func handle(value: Base.Value, logger: Logger) async {
-        await self.base.handle(value: value, logger: logger)
     }
 }
