@@ -21,11 +21,14 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     /// When `last_used_on` is written.
     private let lastUse = LastUseThrottle()
     private let parsed = ParsedKeyCache<Data>()
+    /// Users' keys as last read, while the database is unchanged (``KeyLookupCache``).
+    private let cache: KeyLookupCache
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
         self.pool = try Self.open(path: path)
         self.lookups = KeyLookupConnections(path: path)
+        self.cache = KeyLookupCache(databasePath: path)
     }
 
     /// The database at `path` in WAL mode, its schema brought up to date (the key store and
@@ -107,6 +110,15 @@ public final class SQLiteKeyStore: KeyOwnerLookup, JWKSTrustStore, Sendable {
     }
 
     private func lookup(_ username: String) throws -> KeyLookup {
+        // Taken before the read, so what is kept under it is at least as new.
+        let stamp = self.cache.stamp()
+        if let stamp, let kept = self.cache.lookup(username, at: stamp) { return kept }
+        let found = try self.read(username)
+        if let stamp { self.cache.keep(found, for: username, at: stamp) }
+        return found
+    }
+
+    private func read(_ username: String) throws -> KeyLookup {
         let rows: [KeyLookupConnections.Row]?
         do {
             rows = try self.lookups.keyRows(of: username, limit: Self.maximumKeysPerUser)

@@ -98,6 +98,31 @@ struct SQLiteKeyStoreTests {
         #expect(try store.list().first?.lastUsedAt == 2_001)
     }
 
+    @Test("lookups kept between handshakes give way the moment another connection commits: a key added or revoked elsewhere counts at once")
+    func keptLookups() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("keys.sqlite")
+        let gateway = try SQLiteKeyStore(path: path)
+        let elsewhere = try SQLiteKeyStore(path: path)
+        let first = try SSHPrivateKey(generating: .ed25519).publicKey
+        try elsewhere.add([("alice", try Self.entry(first))], now: 1)
+        for round in 0..<20 {
+            let key = try SSHPrivateKey(generating: .ed25519).publicKey
+            // Asked twice: the second answer is the kept one.
+            for _ in 0..<2 { #expect(try gateway.keysWithoutWaiting(for: "alice") == .keys([UserKey(key: first)]), "round \(round)") }
+            let bob = "bob\(round)"
+            #expect(try gateway.keysWithoutWaiting(for: bob) == .noSuchUser)
+            try elsewhere.add([("alice", try Self.entry(key)), (bob, try Self.entry(key))], now: 2)
+            for _ in 0..<2 {
+                #expect(try gateway.keysWithoutWaiting(for: "alice") == .keys([UserKey(key: first), UserKey(key: key)]), "round \(round)")
+                #expect(try gateway.keysWithoutWaiting(for: bob) == .keys([UserKey(key: key)]), "round \(round)")
+            }
+            #expect(try elsewhere.revoke(username: "alice", fingerprint: key.sha256Fingerprint, now: 3))
+            #expect(try elsewhere.revoke(username: bob, fingerprint: key.sha256Fingerprint, now: 3))
+            if case .refused = try gateway.keysWithoutWaiting(for: bob) {} else { Issue.record("round \(round): bob's revoked key still counts") }
+        }
+    }
+
     @Test("concurrent readers and a writer in two connections: every lookup sees a consistent state")
     func concurrency() async throws {
         let dir = try TemporaryDirectory()

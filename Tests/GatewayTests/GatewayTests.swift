@@ -1,4 +1,5 @@
 import Foundation
+import CRTAuth
 import SSHKeys
 import TestSupport
 import Testing
@@ -211,6 +212,27 @@ struct GatewayTests {
         for fingerprint in reported { #expect(listed.contains(fingerprint)) }
         let last = try sshKeygen(dir, name: "after", type: "ed25519")
         #expect(try mustRun(try crtauthExecutable(), ["keys", "add", "after", last + ".pub", "--data-dir", data]).hasPrefix("added "))
+    }
+
+    @Test("crtauth keys add and remove in another process count for the running gateway's very next handshake")
+    func keysChangedWhileServing() throws {
+        let dir = try TemporaryDirectory()
+        let crtauth = try crtauthExecutable()
+        let data = ["--data-dir", dir.file("data")]
+        let key = try sshKeygen(dir, name: "ed", type: "ed25519")
+        try mustRun(crtauth, ["keys", "add", "alice", key + ".pub"] + data)
+        let fingerprint = try SSHPublicKey.parseOpenSSHLine(try String(contentsOfFile: key + ".pub", encoding: .utf8)).key.sha256Fingerprint
+        let gateway = try GatewayProcess(dir)
+        defer { gateway.stop() }
+        let request = CRTAuthClientResponder.request(username: "alice", version: .v2)
+        func challengeStatus() throws -> Int { try curl(gateway.url("/_auth"), headers: ["X-CHAP: request:" + request]).status }
+        for round in 0..<5 {
+            // Asked twice each time: the second is answered from what the gateway kept.
+            for _ in 0..<2 { #expect(try challengeStatus() == 200, "round \(round): alice has a key") }
+            try mustRun(crtauth, ["keys", "remove", "alice", fingerprint] + data)
+            for _ in 0..<2 { #expect(try challengeStatus() == 403, "round \(round): alice's key was removed") }
+            try mustRun(crtauth, ["keys", "add", "alice", key + ".pub"] + data)
+        }
     }
 
     @Test("crtauth keys: add, list --json, remove, import; invalid keys refused with the reason, nothing half-written")
