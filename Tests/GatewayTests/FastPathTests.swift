@@ -84,6 +84,75 @@ struct FastPathTests {
         #expect(Set(audit[0].keys) == Set(audit[1].keys))
     }
 
+    @Test("answers are framed as RFC 9112 says, on either path: chunked bodies re-chunked, none for HEAD, 204 and 304, nothing left over")
+    func framing() throws {
+        let enrolled = try GatewayTests.Enrolled()
+        let upstream = try EchoUpstream(enrolled.dir)
+        defer { upstream.child.stop() }
+        let gateway = try GatewayProcess(enrolled.dir, ["--upstream", upstream.url])
+        defer { gateway.stop() }
+        let token = try handshakeToken(gateway, agent: enrolled.agent)
+        // `Connection: keep-alive` sends a request through the router (and AsyncHTTPClient).
+        let exchanges: [(method: String, path: String, fields: [String], status: Int, body: String?)] = [
+            ("GET", "/chunked", ["Authorization: chap:\(token)"], 200, "first second third"),
+            ("GET", "/chunked", ["Authorization: chap:\(token)", "Connection: keep-alive"], 200, "first second third"),
+            ("HEAD", "/x", ["Authorization: chap:\(token)"], 200, nil),
+            ("HEAD", "/x", [], 401, nil),
+            ("GET", "/status/204", ["Authorization: chap:\(token)"], 204, nil),
+            ("GET", "/status/304", ["Authorization: chap:\(token)", "Connection: keep-alive"], 304, nil),
+            ("GET", "/x", ["Authorization: chap:\(token)", "Connection: close"], 200, nil),
+        ]
+        let file = try enrolled.dir.write("framing", exchanges.map { exchange in
+            "\(exchange.method) \(exchange.path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + exchange.fields.map { $0 + "\r\n" }.joined() + "\r\n"
+        }.joined())
+        let raw = try mustRun("python3", [try Python2.peer("raw_client.py"), "raw", String(gateway.port), file])
+        var bytes = try #require(Data(base64Encoded: raw.trimmingCharacters(in: .whitespacesAndNewlines)))[...]
+        for exchange in exchanges {
+            let answer = try #require(try Self.readAnswer(&bytes, toHEAD: exchange.method == "HEAD"), "\(exchange.method) \(exchange.path)")
+            #expect(answer.status == exchange.status, "\(exchange.method) \(exchange.path)")
+            if let body = exchange.body { #expect(answer.body == body, "\(exchange.method) \(exchange.path)") }
+            if exchange.method == "HEAD" || exchange.status == 204 || exchange.status == 304 { #expect(answer.body.isEmpty) }
+        }
+        #expect(bytes.isEmpty, "left over: \(String(decoding: bytes, as: UTF8.self))")
+    }
+
+    /// One answer taken from the front of `bytes`, its body read as RFC 9112 §6.3 frames it;
+    /// nil when it is not a whole, well-formed answer.
+    static func readAnswer(_ bytes: inout Data.SubSequence, toHEAD: Bool) throws -> (status: Int, body: String)? {
+        guard let end = bytes.firstRange(of: Data("\r\n\r\n".utf8)) else { return nil }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        bytes = bytes[end.upperBound...]
+        guard let status = head.first?.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+        var fields: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            guard fields.updateValue(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces), forKey: line[..<colon].lowercased()) == nil else { return nil }
+        }
+        if toHEAD || status == 204 || status == 304 || status < 200 {
+            #expect(status >= 200 || fields["content-length"] == nil)
+            return (status, "")
+        }
+        var body = Data()
+        if fields["transfer-encoding"] == "chunked" {
+            #expect(fields["content-length"] == nil)
+            while true {
+                guard let line = bytes.firstRange(of: Data("\r\n".utf8)), let size = Int(String(decoding: bytes[..<line.lowerBound], as: UTF8.self), radix: 16) else { return nil }
+                bytes = bytes[line.upperBound...]
+                guard bytes.count >= size + 2 else { return nil }
+                body += bytes.prefix(size)
+                bytes = bytes.dropFirst(size)
+                guard bytes.prefix(2) == Data("\r\n".utf8) else { return nil }
+                bytes = bytes.dropFirst(2)
+                if size == 0 { break }
+            }
+        } else {
+            guard let length = fields["content-length"].flatMap({ Int($0) }), bytes.count >= length else { return nil }
+            body = Data(bytes.prefix(length))
+            bytes = bytes.dropFirst(length)
+        }
+        return (status, String(decoding: body, as: UTF8.self))
+    }
+
     @Test("pipelined requests are answered in order when the fast path and the router take turns", arguments: [false, true])
     func pipelinedOrder(proxying: Bool) throws {
         let enrolled = try GatewayTests.Enrolled()

@@ -1,7 +1,8 @@
 # An upstream for the gateway's proxy tests: answers every request with a JSON echo of its
 # method, path (with query), headers and body. Prints "port N" once listening on loopback.
 # /redirect/STATUS?to=URL answers STATUS with Location: URL, /loop redirects to itself, and
-# /slow answers after 5 seconds (or ?seconds=S), /cookies sets two cookies. /sink reads its body slowly (64 KiB
+# /slow answers after 5 seconds (or ?seconds=S), /cookies sets two cookies, /chunked answers in
+# three chunks, /status/N answers N without a body. /sink reads its body slowly (64 KiB
 # every 5 ms) and answers with the byte count; /source?bytes=N answers N bytes at full speed. With CERT KEY arguments it speaks HTTPS with that pair.
 # A WebSocket handshake (the websockets library's own protocol code, on this server's socket) is
 # accepted, with subprotocol echo.v1 when offered: the first message is the JSON echo of the
@@ -50,6 +51,19 @@ class Echo(BaseHTTPRequestHandler):
         if path == "/slow":
             print("slow request under way", flush=True)  # tests wait for this line
             time.sleep(float(parse_qs(urlsplit(self.path).query).get("seconds", ["5"])[0]))
+        if path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command != "HEAD":
+                for part in (b"first ", b"second ", b"third"):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+            return
+        if path.startswith("/status/"):
+            self.send_response(int(path.split("/")[2]))
+            self.end_headers()
+            return
         if path == "/cookies":
             self.send_response(200)
             self.send_header("Set-Cookie", "a=1; Path=/; HttpOnly")

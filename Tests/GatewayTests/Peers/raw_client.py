@@ -11,6 +11,8 @@
 #                           until the server closes or 3 s pass quietly
 #   twice PORT FILE SECONDS send FILE's request, read its answer, wait SECONDS, send it again on
 #                           the same connection; prints both status lines ("closed" if it was)
+#   raw PORT FILE           send FILE's bytes; prints every byte read, in base64, until the server
+#                           closes or 3 s pass quietly
 #   battery PORT FILE       FILE is JSON: [[name, request as base64], …]; each request on a
 #                           connection of its own; prints "name<TAB>status<TAB>body length<TAB>body"
 #                           per case (status "closed" when no answer came)
@@ -45,6 +47,21 @@ def status_line(sock):
             return "closed"
         data += chunk
     return data.split(b"\r\n", 1)[0].decode()
+
+
+def read_until_quiet(sock):
+    """Every byte the server sends until it closes or 3 s pass without any."""
+    sock.settimeout(3)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return data
 
 
 def response(sock):
@@ -117,20 +134,17 @@ elif mode == "send":
         print(status_line(sock))
     except ConnectionResetError:
         print("closed")
+elif mode == "raw":
+    sock = connect(port)
+    with open(sys.argv[3], "rb") as f:
+        sock.sendall(f.read())
+    data = read_until_quiet(sock)
+    print(base64.b64encode(data).decode())
 elif mode == "statuses":
     sock = connect(port)
     with open(sys.argv[3], "rb") as f:
         sock.sendall(f.read())
-    sock.settimeout(3)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
+    data = read_until_quiet(sock)
     # Bodies here end without a line break, so find each status line where it starts.
     for match in re.finditer(rb"HTTP/1\.1 \d{3} [^\r]*", data):
         print(match.group().decode())
