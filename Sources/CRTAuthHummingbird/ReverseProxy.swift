@@ -55,8 +55,13 @@ public struct ReverseProxy: Sendable {
     }
 
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"]
+    static let hopByHopNames = FieldNameSet(hopByHop)
+    private static let close = FieldNameSet(["close"])
     /// Set by this proxy from the connection; a client's copies count only from a trusted proxy.
-    static let forwarding: Set<String> = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]
+    static let forwardingFieldNames = ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded"]
+    static let forwarding = Set(forwardingFieldNames.map { $0.lowercased() })
+    /// The same, in that order.
+    static let forwardingNames = FieldNameSet(forwardingFieldNames.map { $0.lowercased() })
     /// Methods whose requests carry no body unless they say so (Content-Length, Transfer-Encoding).
     static let bodilessUnlessAnnounced: Set<HTTPRequest.Method> = [.get, .head, .delete, .options, .trace]
 
@@ -184,60 +189,80 @@ public struct ReverseProxy: Sendable {
     }
 
     package func upstreamHeaders(_ request: HTTPRequest, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
-        self.upstreamHeaders(fields: request.headerFields.lazy.map { ($0.name.rawName, $0.value) }, connection: request.headerFields[values: .connection],
-                             authority: request.authority, identity: identity, client: client)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(16)
+        self.addUpstreamFields(request.headerFields.lazy.map { ($0.name.rawName, $0.value) }, connection: request.headerFields[values: .connection],
+                               authority: request.authority, identity: identity, client: client, to: &headers)
+        return headers
     }
 
     /// The same from a request head in NIO's type (`Host` is the authority, and dropped).
     package func upstreamHeaders(_ head: HTTPRequestHead, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
-        self.upstreamHeaders(fields: head.headers.lazy.map { ($0.name, $0.value) }, connection: head.headers["connection"],
-                             authority: head.headers.first(name: "host"), identity: identity, client: client)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(16)
+        self.addUpstreamFields(of: head, identity: identity, client: client, to: &headers)
+        return headers
+    }
+
+    /// The same fields, added to `sink` (a request's wire form, for one).
+    package func addUpstreamFields(of head: HTTPRequestHead, identity: AuthenticatedIdentity?, client: Client, to sink: inout some UpstreamFieldSink) {
+        self.addUpstreamFields(head.headers.lazy.map { ($0.name, $0.value) }, connection: head.headers["connection"],
+                               authority: head.headers.first(name: "host"), identity: identity, client: client, to: &sink)
     }
 
     /// `fields`: the request's, names as sent.
-    func upstreamHeaders(fields: some Sequence<(String, String)>, connection: [String], authority: String?, identity: AuthenticatedIdentity?, client: Client) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(16)
+    func addUpstreamFields(_ fields: some Sequence<(String, String)>, connection: [String], authority: String?, identity: AuthenticatedIdentity?, client: Client,
+                           to sink: inout some UpstreamFieldSink) {
         // The credential stays here: a token (chap) or a JWT is of no use upstream.
         let credential = identity?.scheme.usesAuthorizationHeader == true
-        var dropped = switch (client.trusted, credential) {
+        let dropped = switch (client.trusted, credential) {
         case (true, false): Self.droppedFromClients
         case (true, true): Self.droppedFromClientsWithCredential
         case (false, false): Self.droppedFromUntrustedClients
         case (false, true): Self.droppedFromUntrustedClientsWithCredential
         }
-        if !connection.isEmpty { dropped.formUnion(Self.connectionOptions(connection)) }
-        for (name, value) in fields where !dropped.contains(Self.lowercased(name)) { headers.add(name: name, value: value) }
-        if let identity {
-            for field in Self.identityFields(identity) { headers.add(name: field.name.rawName, value: field.value) }
-        }
-        self.setForwardingHeaders(&headers, authority: authority, client: client)
-        return headers
-    }
-
-    /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop: the client's
-    /// copies were kept above only from a trusted proxy, and are then extended here; anyone
-    /// else's were dropped, so these are simply added.
-    func setForwardingHeaders(_ headers: inout HTTPHeaders, authority host: String?, client: Client) {
-        let scheme = self.configuration.clientScheme
-        func set(_ name: String, _ value: String, extending separator: String?) {
-            guard client.trusted else { return headers.add(name: name, value: value) }
-            let prior = headers[name].joined(separator: ", ")
-            if prior.isEmpty {
-                headers.add(name: name, value: value)
-            } else if let separator {
-                headers.replaceOrAdd(name: name, value: prior + separator + value)
+        let options = connection.isEmpty ? [] : Self.connectionOptions(connection, exceptDropped: true)
+        // A trusted proxy's forwarding fields, by their place in `forwardingNames`: extended below.
+        var prior: [[String]] = client.trusted ? [[], [], [], []] : []
+        for (name, value) in fields where !dropped.contains(name) && (options.isEmpty || !options.contains(Self.lowercased(name))) {
+            if client.trusted, let index = Self.forwardingNames.index(of: name) {
+                prior[index].append(value)
+            } else {
+                sink.add(name: name, value: value)
             }
         }
-        if let address = client.address { set("X-Forwarded-For", address, extending: ", ") }
-        set("X-Forwarded-Proto", scheme, extending: nil)
-        if let host { set("X-Forwarded-Host", host, extending: nil) }
+        if let identity {
+            for field in Self.identityFields(identity) { sink.add(name: field.name.rawName, value: field.value) }
+        }
+        self.addForwardingFields(prior: prior, authority: authority, client: client, to: &sink)
+    }
+
+    /// `X-Forwarded-For`, `-Proto`, `-Host`, `Forwarded` and `Via` for this hop. A trusted
+    /// proxy's own (`prior`, by their place in `forwardingNames`) are extended — the address
+    /// lists by this hop, `-Proto` and `-Host` kept as they were; anyone else's were dropped,
+    /// so these are simply added.
+    private func addForwardingFields(prior: [[String]], authority host: String?, client: Client, to sink: inout some UpstreamFieldSink) {
+        let scheme = self.configuration.clientScheme
+        func add(_ index: Int, _ value: String?, extending separator: String?) {
+            let earlier = prior.isEmpty ? [] : prior[index]
+            let name = Self.forwardingFieldNames[index]
+            if earlier.isEmpty {
+                if let value { sink.add(name: name, value: value) }
+            } else if let separator, let value {
+                sink.add(name: name, value: earlier.joined(separator: ", ") + separator + value)
+            } else {
+                for value in earlier { sink.add(name: name, value: value) }
+            }
+        }
+        add(0, client.address, extending: ", ")
+        add(1, scheme, extending: nil)
+        add(2, host, extending: nil)
         var element = ""
         if let forwardedFor = client.forwardedFor { element += forwardedFor + ";" }
         if let host { element += "host=" + Self.forwardedValue(host) + ";" }
         element += "proto=" + scheme
-        set("Forwarded", element, extending: ", ")
-        headers.add(name: "Via", value: "1.1 crtauth")
+        add(3, element, extending: ", ")
+        sink.add(name: "Via", value: "1.1 crtauth")
     }
 
     /// A field name in lower case, without a new string when it is already (HTTP/2's always are).
@@ -278,22 +303,27 @@ public struct ReverseProxy: Sendable {
 
     /// Lower-cased names of a client's fields never passed on: hop-by-hop ones and the identity
     /// headers (plus, each time, those its `Connection` lists).
-    static let droppedFromClients = hopByHop.union(identityHeaders.map(\.canonicalName))
+    private static let alwaysDropped = hopByHop.union(identityHeaders.map(\.canonicalName))
+    static let droppedFromClients = FieldNameSet(alwaysDropped)
     /// The same for a peer that is not a trusted proxy: its forwarding fields too.
-    static let droppedFromUntrustedClients = droppedFromClients.union(forwarding)
+    static let droppedFromUntrustedClients = FieldNameSet(alwaysDropped.union(forwarding))
     /// Each with `Authorization`, for a request whose credential was in it.
-    static let droppedFromClientsWithCredential = droppedFromClients.union(["authorization"])
-    static let droppedFromUntrustedClientsWithCredential = droppedFromUntrustedClients.union(["authorization"])
+    static let droppedFromClientsWithCredential = FieldNameSet(alwaysDropped.union(["authorization"]))
+    static let droppedFromUntrustedClientsWithCredential = FieldNameSet(alwaysDropped.union(forwarding).union(["authorization"]))
 
-    /// The lower-cased options of `Connection` field values (RFC 9110 §7.6.1).
-    package static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
+    /// The lower-cased options of `Connection` field values (RFC 9110 §7.6.1); `exceptDropped`:
+    /// less `close` and the hop-by-hop names, which are dropped anyway (the usual `keep-alive`
+    /// then makes an empty set, without allocating).
+    package static func connectionOptions(_ values: some Sequence<String>, exceptDropped: Bool = false) -> Set<String> {
         var options = Set<String>()
         for value in values {
             for option in value.utf8.split(separator: UInt8(ascii: ",")) {
                 // Optional whitespace (RFC 9110 §5.6.3) is spaces and tabs only.
                 func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
                 guard let first = option.firstIndex(where: { !blank($0) }), let last = option.lastIndex(where: { !blank($0) }) else { continue }
-                options.insert(String(decoding: option[first...last], as: UTF8.self).lowercased())
+                let name = String(decoding: option[first...last], as: UTF8.self)
+                if exceptDropped, Self.hopByHopNames.contains(name) || Self.close.contains(name) { continue }
+                options.insert(name.lowercased())
             }
         }
         return options
@@ -311,30 +341,25 @@ public struct ReverseProxy: Sendable {
         return fields
     }
 
-    /// The same, kept in NIO's type for a response written in it.
-    package static func passedBackHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
-        let dropped = AnswerFieldsDropped(headers)
-        var kept = HTTPHeaders()
-        kept.reserveCapacity(headers.count)
-        for (name, value) in headers where !dropped.contains(Self.lowercased(name)) { kept.add(name: name, value: value) }
-        return kept
-    }
-
-    /// Which of an answer's fields are not passed back (lower-cased names).
-    struct AnswerFieldsDropped {
+    /// Which of an answer's fields are not passed back.
+    package struct AnswerFieldsDropped {
         /// A chunked answer is re-framed by our server; its length header, if any, is a lie.
         let chunked: Bool
         /// What its `Connection` names.
         let options: Set<String>
 
-        init(_ headers: HTTPHeaders) {
+        private static let contentLength = FieldNameSet(["content-length"])
+
+        package init(_ headers: HTTPHeaders) {
             self.chunked = headers.contains(name: "transfer-encoding")
             let values = headers["connection"]
-            self.options = values.isEmpty ? [] : ReverseProxy.connectionOptions(values)
+            self.options = values.isEmpty ? [] : ReverseProxy.connectionOptions(values, exceptDropped: true)
         }
 
-        func contains(_ name: String) -> Bool {
-            ReverseProxy.hopByHop.contains(name) || (self.chunked && name == "content-length") || self.options.contains(name)
+        /// Whether the field `name` (in any case) is dropped.
+        package func contains(_ name: String) -> Bool {
+            ReverseProxy.hopByHopNames.contains(name) || (self.chunked && Self.contentLength.contains(name))
+                || (!self.options.isEmpty && self.options.contains(ReverseProxy.lowercased(name)))
         }
     }
 }

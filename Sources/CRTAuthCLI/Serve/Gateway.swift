@@ -75,7 +75,7 @@ struct Gateway {
                 proxy = reverseProxy
                 let upstreamContext = reverseProxy.endpoint.secure ? try NIOSSLContext(configuration: upstreamTLS) : nil
                 tunnel = WebSocketTunnel(proxy: reverseProxy, tls: upstreamContext)
-                pool = UpstreamConnectionPool(endpoint: reverseProxy.endpoint, tls: upstreamContext)
+                pool = UpstreamConnectionPool(proxy: reverseProxy, tls: upstreamContext)
             } catch {
                 try? await upstreamClient.shutdown()
                 throw CLIFailure(message: "\(error)")
@@ -102,7 +102,7 @@ struct Gateway {
         let fastPath = settings.schemes.contains(.chap) ? GatewayFastPath.Configuration(
             chap: ChapTokenAuthenticator(server: { server.current }), authentication: authenticator, clock: { UInt64(Date().timeIntervalSince1970) },
             handshakePath: authentication.handshakePath, routerPaths: ExemptPaths(authentication.exemptPaths),
-            upstream: proxy.flatMap { proxy in pool.map { .proxy(proxy, $0) } } ?? .none,
+            upstream: pool.map { .proxy($0) } ?? .none,
             accessLogger: accessLogger, metrics: metrics) : nil
         router.add(middleware: GatewayMiddleware(proxy: proxy, tunnel: tunnel, localPaths: Set(localPaths)))
         let jwksDocument = JSONWebKeySet.document(publishing: settings.publishedKeys)

@@ -33,7 +33,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         enum Upstream: Sendable {
             /// No upstream: `/whoami` is answered.
             case none
-            case proxy(ReverseProxy, UpstreamConnectionPool)
+            case proxy(UpstreamConnectionPool)
         }
 
         let chap: ChapTokenAuthenticator
@@ -84,12 +84,14 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     let configuration: Configuration
     private var peer: SocketAddress? {
         didSet {
-            guard case .proxy(let proxy, _) = self.configuration.upstream else { return }
-            self.client = ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
+            guard case .proxy(let pool) = self.configuration.upstream else { return }
+            self.client = ReverseProxy.Client(peer: self.peer, configuration: pool.proxy.configuration)
         }
     }
     /// The peer as the upstream is told of it.
     private var client: ReverseProxy.Client?
+    /// The idle upstream connections of this connection's event loop, once one was needed.
+    private var idleUpstreams: UpstreamConnectionPool.IdleConnections?
     /// Requests handed to the router whose answer has not ended.
     private var routerOwed = 0
     /// The parts of a request handed to the router are still arriving.
@@ -113,8 +115,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// router's request loop waits for it (``GatewayHTTP1Channel``).
     let routerNeeded: EventLoopPromise<Void>
 
-    /// The connection's handler below this one, which writes this path's whole answers.
-    private let connection: HTTP1ConnectionHandler
+    /// The connection's handler below this one, which writes this path's answers.
+    let connection: HTTP1ConnectionHandler
 
     init(configuration: Configuration, connection: HTTP1ConnectionHandler, eventLoop: any EventLoop) {
         self.configuration = configuration
@@ -235,9 +237,11 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case .handshake(let xCHAP):
             self.respond(admitted, status: .ok, fields: [("X-CHAP", xCHAP)], body: nil)
         case .proxy(let identity):
-            guard case .proxy(let proxy, let pool) = self.configuration.upstream else { return }
-            let client = self.client ?? ReverseProxy.Client(peer: self.peer, configuration: proxy.configuration)
-            let exchange = ProxiedRequest(admitted, identity: identity, proxy: proxy, pool: pool, client: client, fastPath: self, context: context)
+            guard case .proxy(let pool) = self.configuration.upstream else { return }
+            let client = self.client ?? ReverseProxy.Client(peer: self.peer, configuration: pool.proxy.configuration)
+            let idle = self.idleUpstreams ?? pool.idleConnections(of: context.eventLoop)
+            self.idleUpstreams = idle
+            let exchange = ProxiedRequest(admitted, identity: identity, pool: pool, idle: idle, client: client, fastPath: self, context: context)
             self.inFlight = exchange
             self.watchDeadline(of: exchange, context: context)
             exchange.start()

@@ -1,3 +1,4 @@
+import CRTAuthHummingbird
 import NIOCore
 import NIOHTTP1
 
@@ -28,11 +29,13 @@ struct HTTP1AnswerEncoder {
     /// A request head was read; its answer will come in turn.
     mutating func requestRead(_ method: HTTPMethod) { self.methods.append(method) }
 
-    /// Writes `part` to `context` in its wire form (the promise completes with its last piece).
-    mutating func write(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// Writes `part` to `context` in its wire form (the promise completes with its last piece);
+    /// a head's fields less those `dropped`.
+    mutating func write(_ part: HTTPServerResponsePart, dropping dropped: ReverseProxy.AnswerFieldsDropped? = nil, to context: ChannelHandlerContext,
+                        promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(let head):
-            context.write(NIOAny(IOData.byteBuffer(self.encode(head, allocator: context.channel.allocator))), promise: promise)
+            context.write(NIOAny(IOData.byteBuffer(self.encode(head, dropping: dropped, allocator: context.channel.allocator))), promise: promise)
         case .body(let data):
             switch self.framing {
             case .none:
@@ -55,7 +58,7 @@ struct HTTP1AnswerEncoder {
             if case .chunked = self.framing {
                 var last = context.channel.allocator.buffer(capacity: 64)
                 last.writeStaticString("0\r\n")
-                for (name, value) in trailers ?? [:] { Self.writeField(name, value, to: &last) }
+                for (name, value) in trailers ?? [:] { last.writeHTTPField(name, value) }
                 last.writeStaticString("\r\n")
                 context.write(NIOAny(IOData.byteBuffer(last)), promise: promise)
             } else if let promise {
@@ -73,7 +76,7 @@ struct HTTP1AnswerEncoder {
         let length = body?.utf8.count ?? 0
         var buffer = allocator.buffer(capacity: 64 + 64 * fields.count + length)
         Self.writeStatusLine(.http1_1, status, to: &buffer)
-        for (name, value) in fields { Self.writeField(name, value, to: &buffer) }
+        for (name, value) in fields { buffer.writeHTTPField(name, value) }
         buffer.writeStaticString("Content-Length: ")
         buffer.writeString(String(length))
         buffer.writeStaticString("\r\n\r\n")
@@ -82,7 +85,7 @@ struct HTTP1AnswerEncoder {
     }
 
     /// The head's wire form; sets how its body goes out (RFC 9112 §6.1–6.3).
-    private mutating func encode(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+    private mutating func encode(_ head: HTTPResponseHead, dropping dropped: ReverseProxy.AnswerFieldsDropped?, allocator: ByteBufferAllocator) -> ByteBuffer {
         let code = head.status.code
         let interim = code >= 100 && code < 200 && code != 101
         // An interim answer comes before the final one to the same request.
@@ -105,9 +108,9 @@ struct HTTP1AnswerEncoder {
             switch name.utf8.count {
             case 14 where name.isASCIICaseInsensitiveEqual(to: "content-length"): if bodiless { continue }
             case 17 where name.isASCIICaseInsensitiveEqual(to: "transfer-encoding"): continue
-            default: break
+            default: if dropped?.contains(name) == true { continue }
             }
-            Self.writeField(name, value, to: &buffer)
+            buffer.writeHTTPField(name, value)
         }
         if chunks { buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
@@ -127,19 +130,4 @@ struct HTTP1AnswerEncoder {
         buffer.writeString(status.reasonPhrase)
         buffer.writeStaticString("\r\n")
     }
-
-    /// `name: value` and its line end. A control character other than tab in a value becomes a
-    /// space, as HTTPTypes makes it on the router's side (names are the gateway's own or parsed).
-    private static func writeField(_ name: String, _ value: String, to buffer: inout ByteBuffer) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        if value.utf8.allSatisfy(Self.isValueByte) {
-            buffer.writeString(value)
-        } else {
-            buffer.writeBytes(value.utf8.lazy.map { Self.isValueByte($0) ? $0 : UInt8(ascii: " ") })
-        }
-        buffer.writeStaticString("\r\n")
-    }
-
-    private static func isValueByte(_ byte: UInt8) -> Bool { byte >= 0x20 && byte != 0x7F || byte == 0x09 }
 }

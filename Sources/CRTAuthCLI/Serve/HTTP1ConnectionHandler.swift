@@ -1,3 +1,4 @@
+import CRTAuthHummingbird
 import NIOCore
 import NIOHTTP1
 
@@ -90,8 +91,20 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let part = self.unwrapOutboundIn(data)
-        self.encoder.write(part, to: context, promise: promise)
+        self.send(self.unwrapOutboundIn(data), dropping: nil, context: context, promise: promise)
+    }
+
+    /// A part of an upstream's answer to the oldest request under way, the head's fields less
+    /// those `dropped`: as if written down the pipeline, without the trip (``ProxiedRequest``).
+    /// The caller flushes.
+    func passBack(_ part: HTTPServerResponsePart, dropping dropped: ReverseProxy.AnswerFieldsDropped?) {
+        guard let context = self.context else { return }
+        self.send(part, dropping: dropped, context: context, promise: nil)
+    }
+
+    private func send(_ part: HTTPServerResponsePart, dropping dropped: ReverseProxy.AnswerFieldsDropped?, context: ChannelHandlerContext,
+                      promise: EventLoopPromise<Void>?) {
+        self.encoder.write(part, dropping: dropped, to: context, promise: promise)
         switch part {
         case .head(let head) where head.status.code >= 200: self.responding = true
         case .end: if self.answerEnded(context) { self.flushAndClose(context) }

@@ -12,9 +12,11 @@ import NIOHTTP1
 /// Everything here runs on the client connection's event loop.
 final class ProxiedRequest: UpstreamExchange {
     private let admitted: GatewayFastPath.Admitted
-    private let proxy: ReverseProxy
     private let pool: UpstreamConnectionPool
-    private let head: HTTPRequestHead
+    /// The idle upstream connections of this event loop.
+    private let idle: UpstreamConnectionPool.IdleConnections
+    /// The request as the upstream gets it, in its wire form.
+    private let request: ByteBuffer
     private let fastPath: GatewayFastPath
     private let context: ChannelHandlerContext
     private var connection: UpstreamConnection?
@@ -26,18 +28,25 @@ final class ProxiedRequest: UpstreamExchange {
     private var keepAlive = true
     private var done = false
 
-    init(_ admitted: GatewayFastPath.Admitted, identity: AuthenticatedIdentity, proxy: ReverseProxy, pool: UpstreamConnectionPool, client: ReverseProxy.Client,
-         fastPath: GatewayFastPath, context: ChannelHandlerContext) {
+    init(_ admitted: GatewayFastPath.Admitted, identity: AuthenticatedIdentity, pool: UpstreamConnectionPool, idle: UpstreamConnectionPool.IdleConnections,
+         client: ReverseProxy.Client, fastPath: GatewayFastPath, context: ChannelHandlerContext) {
         self.admitted = admitted
-        self.proxy = proxy
         self.pool = pool
+        self.idle = idle
         self.fastPath = fastPath
         self.context = context
-        var headers = proxy.upstreamHeaders(admitted.head, identity: identity, client: client)
-        headers.replaceOrAdd(name: "Host", value: pool.endpoint.authority)
-        self.head = HTTPRequestHead(version: .http1_1, method: admitted.head.method, uri: pool.endpoint.basePath + admitted.head.uri, headers: headers)
-        let timeout = proxy.configuration.responseTimeout.components
-        self.deadline = .now() + .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
+        let head = admitted.head
+        var request = HTTPFieldLines(buffer: context.channel.allocator.buffer(capacity: 256 + 64 * head.headers.count))
+        request.buffer.writeString(head.method.rawValue)
+        request.buffer.writeInteger(UInt8(ascii: " "))
+        request.buffer.writeString(pool.proxy.endpoint.basePath)
+        request.buffer.writeString(head.uri)
+        request.buffer.writeStaticString(" HTTP/1.1\r\n")
+        pool.proxy.addUpstreamFields(of: head, identity: identity, client: client, to: &request)
+        request.add(name: "Host", value: pool.proxy.endpoint.authority)
+        request.buffer.writeStaticString("\r\n")
+        self.request = request.buffer
+        self.deadline = .now() + pool.responseTimeout
     }
 
     /// When the answer's head must have come (``GatewayFastPath`` keeps the timer).
@@ -50,22 +59,22 @@ final class ProxiedRequest: UpstreamExchange {
         guard !self.done, self.status == nil else { return }
         self.connection?.abandon()
         self.connection = nil
-        self.proxy.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.proxy.configuration.responseTimeout)")])
+        self.pool.proxy.logger.warning("upstream did not answer in time", metadata: ["timeout": .string("\(self.pool.proxy.configuration.responseTimeout)")])
         self.fail(.gatewayTimeout, ReverseProxy.gatewayTimeoutMessage)
     }
 
     private func send(retrying: Bool) {
-        if let connection = self.pool.idleConnection(on: self.context.eventLoop) {
+        if let connection = self.idle.take() {
             return self.send(on: connection, reused: true, retrying: retrying)
         }
-        self.pool.connect(on: self.context.eventLoop).assumeIsolated().whenComplete { [self] result in
+        self.pool.connect(on: self.context.eventLoop, home: self.idle).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let connection):
                 guard !self.done else { return self.pool.release(connection) }
                 self.send(on: connection, reused: false, retrying: retrying)
             case .failure(let error):
                 guard !self.done else { return }
-                self.proxy.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
+                self.pool.proxy.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
                 self.fail(.badGateway, ReverseProxy.badGatewayMessage)
             }
         }
@@ -76,26 +85,28 @@ final class ProxiedRequest: UpstreamExchange {
         guard connection.channel.isActive else { return self.upstreamFailed(UpstreamConnection.Closed()) }
         self.connection = connection
         if !self.context.channel.isWritable { connection.setReading(false) }
-        connection.send(self.head, to: self)
+        connection.send(self.request, method: self.admitted.head.method, to: self)
     }
 
     func upstreamPart(_ part: HTTPClientResponsePart) {
         guard !self.done else { return }
         switch part {
-        case .head(let answer):
+        case .head(var answer):
             self.mayRetry = false
             self.status = Int(answer.status.code)
             self.keepAlive = answer.isKeepAlive
-            let response = HTTPResponseHead(version: .http1_1, status: answer.status, headers: ReverseProxy.passedBackHeaders(answer.headers))
             self.fastPath.configuration.metrics.record(
                 self.fastPath.configuration.metrics.series(path: self.admitted.path, method: self.admitted.head.method.rawValue),
                 status: Int(answer.status.code), since: self.admitted.started)
-            self.context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+            // Passed back as this server's answer: HTTP/1.1, framed here.
+            if answer.version != .http1_1 { answer.version = .http1_1 }
+            self.fastPath.connection.passBack(.head(answer), dropping: ReverseProxy.AnswerFieldsDropped(answer.headers))
         case .body(let buffer):
             self.bytes += buffer.readableBytes
-            self.context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+            self.fastPath.connection.passBack(.body(.byteBuffer(buffer)), dropping: nil)
         case .end:
-            self.context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            self.fastPath.connection.passBack(.end(nil), dropping: nil)
+            self.context.flush()
             if let connection = self.connection {
                 connection.setReading(true)
                 if self.keepAlive { self.pool.release(connection) } else { connection.channel.close(promise: nil) }
@@ -118,7 +129,7 @@ final class ProxiedRequest: UpstreamExchange {
             self.mayRetry = false
             return self.send(retrying: true)
         }
-        self.proxy.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
+        self.pool.proxy.logger.warning("upstream request failed", metadata: ["error": .string("\(error)")])
         guard let status = self.status else { return self.fail(.badGateway, ReverseProxy.badGatewayMessage) }
         // Part of the answer is out: the client can only learn of the loss by the connection closing.
         self.context.close(promise: nil)

@@ -1,6 +1,5 @@
 import CRTAuthHummingbird
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
@@ -9,9 +8,8 @@ extension ReverseProxy.Endpoint {
     static let connectTimeout = TimeAmount.seconds(5)
 
     /// A new connection to the upstream on `eventLoop`: TLS (SNI for a name, never for an
-    /// address) when `tls` is given, then NIO's HTTP/1.1 client codec, then what `configure` adds.
-    func connect(on eventLoop: any EventLoop, tls: NIOSSLContext?, leftOverBytes: RemoveAfterUpgradeStrategy = .dropBytes,
-                 configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
+    /// address) when `tls` is given, then what `configure` adds (the HTTP handlers).
+    func connect(on eventLoop: any EventLoop, tls: NIOSSLContext?, configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
         let host = self.host
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(Self.connectTimeout)
@@ -22,8 +20,6 @@ extension ReverseProxy.Endpoint {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host.isIPAddress ? nil : host))
                     }
-                    // Header fields come from HTTPTypes, already validated.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: leftOverBytes, enableOutboundHeaderValidation: false)
                     try configure(channel)
                 }
             }

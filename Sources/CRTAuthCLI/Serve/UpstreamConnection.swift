@@ -13,12 +13,22 @@ protocol UpstreamExchange: AnyObject {
 
 /// One keep-alive connection to the upstream (from ``UpstreamConnectionPool``), carrying one
 /// exchange at a time. Used on its channel's event loop only.
+///
+/// Requests go out in their wire form, written by ``ProxiedRequest``; answers are read by NIO's
+/// response decoder. NIO's request encoder is not in the pipeline (it would take each request
+/// apart into header fields only to write them again), so the decoder is told of each request's
+/// method by hand, as the encoder's write would have told it: it needs the method to know
+/// whether an answer has a body.
 final class UpstreamConnection: @unchecked Sendable {
     /// The connection closed with an exchange under way.
     struct Closed: Error {}
 
     let channel: any Channel
+    /// Its event loop's idle connections, where it waits between exchanges.
+    let home: UpstreamConnectionPool.IdleConnections
     private let reader: Reader
+    /// The response decoder's place in the pipeline: requests are written from there, below it.
+    private let decoderContext: ChannelHandlerContext
     /// Since when it has waited in the pool (nil while it carries an exchange).
     private var idleSince: NIODeadline?
     /// Closes it once idle long enough; left running while it is in use, and moved on when it
@@ -27,18 +37,34 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Whether the socket is read (paused while the client is slower).
     private var reading = true
 
-    init(channel: any Channel) throws {
+    init(channel: any Channel, home: UpstreamConnectionPool.IdleConnections) throws {
         self.channel = channel
+        self.home = home
         self.reader = try channel.pipeline.syncOperations.handler(type: Reader.self)
+        self.decoderContext = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPResponseDecoder>.self)
     }
 
-    /// Sends a request without a body; the answer goes to `exchange`.
-    func send(_ head: HTTPRequestHead, to exchange: any UpstreamExchange) {
+    /// Sends a request without a body, `request` in its wire form and `method` its method; the
+    /// answer goes to `exchange`.
+    func send(_ request: ByteBuffer, method: HTTPMethod, to exchange: any UpstreamExchange) {
         self.reader.exchange = exchange
-        self.reader.whenIdleGone = nil
-        self.channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        self.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        self.reader.decoder.write(data: .head(Self.head(of: method)))
+        self.decoderContext.writeAndFlush(NIOAny(request), promise: nil)
     }
+
+    /// A head that tells the response decoder a request's method (nothing else of it is read).
+    private static func head(of method: HTTPMethod) -> HTTPRequestHead {
+        switch method {
+        case .GET: Self.getHead
+        case .DELETE: Self.deleteHead
+        case .OPTIONS: Self.optionsHead
+        default: HTTPRequestHead(version: .http1_1, method: method, uri: "/")
+        }
+    }
+
+    private static let getHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    private static let deleteHead = HTTPRequestHead(version: .http1_1, method: .DELETE, uri: "/")
+    private static let optionsHead = HTTPRequestHead(version: .http1_1, method: .OPTIONS, uri: "/")
 
     /// Ends the exchange under way without its answer (a client gone, a timeout): the
     /// connection is closed, since the rest of the answer may still come.
@@ -54,12 +80,12 @@ final class UpstreamConnection: @unchecked Sendable {
         self.channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
     }
 
-    /// Idle in the pool: closed after `timeout`; `gone` runs once it is closed, by either side.
-    func wait(closingAfter timeout: TimeAmount, gone: @escaping () -> Void) {
-        self.reader.whenIdleGone = gone
+    /// Idle in the pool: closed after `timeout`, and taken out of it once closed, by either side.
+    func wait(closingAfter timeout: TimeAmount) {
+        self.reader.idleIn = self.home
         self.idleSince = .now()
         if self.idleTimer == nil { self.closeWhenIdle(for: timeout) }
-        if !self.channel.isActive { self.reader.idleGone() }
+        if !self.channel.isActive { self.reader.idleGone(self.channel) }
     }
 
     private func closeWhenIdle(for timeout: TimeAmount) {
@@ -74,7 +100,7 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Out of the pool for an exchange: whether it is still open.
     func leave() -> Bool {
         self.idleSince = nil
-        self.reader.whenIdleGone = nil
+        self.reader.idleIn = nil
         return self.channel.isActive
     }
 
@@ -84,7 +110,12 @@ final class UpstreamConnection: @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
 
         var exchange: (any UpstreamExchange)?
-        var whenIdleGone: (() -> Void)?
+        /// The idle list it waits in, between exchanges.
+        var idleIn: UpstreamConnectionPool.IdleConnections?
+        /// The pipeline's response decoder.
+        let decoder: HTTPResponseDecoder
+
+        init(decoder: HTTPResponseDecoder) { self.decoder = decoder }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard let exchange = self.exchange else { return context.close(promise: nil) }
@@ -99,7 +130,7 @@ final class UpstreamConnection: @unchecked Sendable {
 
         func channelInactive(context: ChannelHandlerContext) {
             self.fail(Closed())
-            self.idleGone()
+            self.idleGone(context.channel)
             context.fireChannelInactive()
         }
 
@@ -108,10 +139,11 @@ final class UpstreamConnection: @unchecked Sendable {
             context.close(promise: nil)
         }
 
-        func idleGone() {
-            let gone = self.whenIdleGone
-            self.whenIdleGone = nil
-            gone?()
+        /// Closed while idle: out of the idle list.
+        func idleGone(_ channel: any Channel) {
+            let list = self.idleIn
+            self.idleIn = nil
+            list?.remove(channel)
         }
 
         private func fail(_ error: any Error) {

@@ -1,5 +1,6 @@
 import CRTAuthHummingbird
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import Synchronization
 
@@ -18,23 +19,41 @@ final class UpstreamConnectionPool: Sendable {
     /// request that finds one closed just then is sent again when it has no body).
     static let idleTimeout = TimeAmount.seconds(50)
 
-    let endpoint: ReverseProxy.Endpoint
+    /// The header rules, the upstream's address and the response timeout.
+    let proxy: ReverseProxy
     /// For an `https://` upstream.
     let tls: NIOSSLContext?
     /// Each event loop's idle connections; a loop's list is used on that loop only.
     private let idle = Mutex<[ObjectIdentifier: IdleConnections]>([:])
 
-    /// One event loop's idle connections, most recently used last.
+    /// One event loop's idle connections, most recently used last. Used on its loop only.
     final class IdleConnections: @unchecked Sendable {
-        var connections: [UpstreamConnection] = []
+        fileprivate var connections: [UpstreamConnection] = []
+
+        /// An idle connection that is still open, if any.
+        func take() -> UpstreamConnection? {
+            while let connection = self.connections.popLast() {
+                if connection.leave() { return connection }
+            }
+            return nil
+        }
+
+        /// The connection on `channel` closed while idle.
+        func remove(_ channel: any Channel) { self.connections.removeAll { $0.channel === channel } }
     }
 
-    init(endpoint: ReverseProxy.Endpoint, tls: NIOSSLContext?) {
-        self.endpoint = endpoint
+    /// How long the upstream may take to send an answer's head.
+    let responseTimeout: TimeAmount
+
+    init(proxy: ReverseProxy, tls: NIOSSLContext?) {
+        self.proxy = proxy
         self.tls = tls
+        let timeout = proxy.configuration.responseTimeout.components
+        self.responseTimeout = .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
     }
 
-    private func idleConnections(of eventLoop: any EventLoop) -> IdleConnections {
+    /// The idle connections of `eventLoop` (looked up once per client connection).
+    func idleConnections(of eventLoop: any EventLoop) -> IdleConnections {
         let key = ObjectIdentifier(eventLoop)
         return self.idle.withLock { idle in
             if let list = idle[key] { return list }
@@ -44,31 +63,21 @@ final class UpstreamConnectionPool: Sendable {
         }
     }
 
-    /// An idle connection of `eventLoop` that is still open, if any. Call on `eventLoop`.
-    func idleConnection(on eventLoop: any EventLoop) -> UpstreamConnection? {
-        let list = self.idleConnections(of: eventLoop)
-        while let connection = list.connections.popLast() {
-            if connection.leave() { return connection }
-        }
-        return nil
-    }
-
-    /// A new connection on `eventLoop`.
-    func connect(on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
-        self.endpoint.connect(on: eventLoop, tls: self.tls) { channel in
-            try channel.pipeline.syncOperations.addHandler(UpstreamConnection.Reader())
+    /// A new connection on `eventLoop`, which goes back to `home` (that loop's list) when released.
+    func connect(on eventLoop: any EventLoop, home: IdleConnections) -> EventLoopFuture<UpstreamConnection> {
+        self.proxy.endpoint.connect(on: eventLoop, tls: self.tls) { channel in
+            let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+            try channel.pipeline.syncOperations.addHandler(UpstreamConnection.Reader(decoder: decoder))
         }.flatMapThrowing { channel in
-            try UpstreamConnection(channel: channel)
+            try UpstreamConnection(channel: channel, home: home)
         }
     }
 
     /// Takes `connection` back after an exchange that left it clean (call on its event loop).
     func release(_ connection: UpstreamConnection) {
-        let list = self.idleConnections(of: connection.channel.eventLoop)
-        guard list.connections.count < Self.maximumIdlePerEventLoop else { return connection.channel.close(promise: nil) }
-        list.connections.append(connection)
-        connection.wait(closingAfter: Self.idleTimeout) { [weak list] in
-            list?.connections.removeAll { $0 === connection }
-        }
+        guard connection.home.connections.count < Self.maximumIdlePerEventLoop else { return connection.channel.close(promise: nil) }
+        connection.home.connections.append(connection)
+        connection.wait(closingAfter: Self.idleTimeout)
     }
 }

@@ -40,7 +40,9 @@ struct UpstreamProtocolSwitch: Sendable {
         let endpoint = self.endpoint, tls = self.tls, timeout = self.responseTimeout
         let channel: any Channel
         do {
-            channel = try await endpoint.connect(on: eventLoop, tls: tls, leftOverBytes: .forwardBytes) { channel in
+            channel = try await endpoint.connect(on: eventLoop, tls: tls) { channel in
+                // Header fields come from HTTPTypes, already validated.
+                try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
                 try channel.pipeline.syncOperations.addHandler(SwitchAnswerReader(answer: answer, timeout: timeout))
             }.get()
         } catch {
