@@ -296,6 +296,22 @@ public struct AuthServer: Sendable {
 
     /// Validates a token of either format (v0 `v…`, v1 `01…`), returning the username.
     public func validateToken(_ text: String, now: UInt64) throws -> AuthenticationOutcome<String> {
+        guard let token = try self.authenticToken(text) else {
+            return .failure(AuthenticationFailure(reason: .badMAC, username: nil))
+        }
+        return Self.outcome(of: token, now: now)
+    }
+
+    /// What a token whose MAC holds says; when it is valid is decided by ``outcome(of:now:)``.
+    public struct AuthenticToken: Sendable {
+        public let username: String
+        let validFrom: UInt64
+        let validTo: UInt64
+    }
+
+    /// The token in `text` if its MAC is one of these secrets'; nil if it is not. Throws for a
+    /// token that cannot be parsed.
+    public func authenticToken(_ text: String) throws -> AuthenticToken? {
         // Decoded into scratch space and checked there: checking a token makes no array.
         let (token, authentic) = try withDecodedMessage(text, what: "token") { bytes in
             let token = try CRTAuthToken.parse(bytes)
@@ -303,9 +319,11 @@ public struct AuthServer: Sendable {
                 bytes.withBytes(at: token.macInput) { self.prepared.isValid(mac, over: $0, version: token.version) }
             })
         }
-        guard authentic else {
-            return .failure(AuthenticationFailure(reason: .badMAC, username: nil))
-        }
+        return authentic ? AuthenticToken(username: token.username, validFrom: token.validFrom, validTo: token.validTo) : nil
+    }
+
+    /// Whether an authentic token holds at `now`: its span no longer than tokens may live, `now` within it.
+    public static func outcome(of token: AuthenticToken, now: UInt64) -> AuthenticationOutcome<String> {
         if token.validTo < token.validFrom || token.validTo - token.validFrom > Self.maximumTokenLifetime {
             return .failure(AuthenticationFailure(reason: .lifetimeTooLong, username: token.username))
         }
@@ -313,4 +331,7 @@ public struct AuthServer: Sendable {
         if token.validTo < now { return .failure(AuthenticationFailure(reason: .expired, username: token.username)) }
         return .success(token.username)
     }
+
+    /// The secrets tokens are checked with, as an identity: it changes when they are rotated.
+    package var secretsIdentity: ObjectIdentifier { ObjectIdentifier(self.prepared) }
 }

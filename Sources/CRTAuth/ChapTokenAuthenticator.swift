@@ -16,13 +16,24 @@ public struct ChapTokenAuthenticator: RequestAuthenticator {
     }
 
     /// The same decision from the request's `Authorization` values alone, without suspending
-    /// (a token needs no store): `nil` when none holds a chap token.
-    public func authenticate(authorization values: [String], now: UInt64) throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
-        guard let first = values.first, let token = ChapAuthorization.token(in: first) else { return nil }
+    /// (a token needs no store): `nil` when none holds a chap token. With a `cache` (of the
+    /// calling thread), a token found authentic before is not checked again.
+    public func authenticate(authorization values: [String], now: UInt64, cache: ChapTokenCache? = nil) throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
+        guard let first = values.first, ChapAuthorization.token(in: first) != nil else { return nil }
         guard values.count == 1 else { throw CRTAuthError(.malformed, "more than one Authorization header") }
+        return try self.authenticate(authorization: first, now: now, cache: cache)
+    }
+
+    /// The same for a request's one `Authorization` value.
+    public func authenticate(authorization first: String, now: UInt64, cache: ChapTokenCache? = nil) throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
+        guard let token = ChapAuthorization.token(in: first) else { return nil }
         let outcome: AuthenticationOutcome<String>
         do {
-            outcome = try self.server().validateToken(String(token), now: now)
+            if let cache {
+                outcome = try cache.validate(token, authorization: first, server: self.server(), now: now)
+            } else {
+                outcome = try self.server().validateToken(String(token), now: now)
+            }
         } catch let error as CRTAuthError {
             return .failure(AuthenticationFailure(reason: .malformed, username: nil, detail: error.message))
         }

@@ -54,6 +54,15 @@ struct ProxyFieldRulesTests {
         ])
     }
 
+    @Test("a trusted proxy named unix is any peer of a unix-domain socket, and no address")
+    func unixPeers() throws {
+        let unix = try #require(NetworkRange("unix")), loopback = try #require(NetworkRange("127.0.0.0/8"))
+        let socketPeer = try SocketAddress(unixDomainSocketPath: "/tmp/x.sock"), addressPeer = try SocketAddress(ipAddress: "127.0.0.1", port: 1)
+        #expect(unix.contains(socketPeer) && !unix.contains(addressPeer))
+        #expect(loopback.contains(addressPeer) && !loopback.contains(socketPeer))
+        #expect(NetworkRange("unix:") == nil && NetworkRange("Unix") == nil)
+    }
+
     @Test("an answer's hop-by-hop fields and those its Connection names are not passed back; a chunked answer's length neither")
     func answer() {
         let headers = HTTPHeaders([("Connection", "Keep-Alive, X-Hop"), ("Keep-Alive", "timeout=5"), ("X-HOP", "1"), ("Transfer-Encoding", "chunked"),

@@ -77,8 +77,9 @@ struct GatewayTests {
         #expect(anonymous.status == 401 && anonymous.header("WWW-Authenticate") == "chap" && anonymous.header("X-Upstream") == nil)
     }
 
-    @Test("nginx auth_request in front of an upstream: authenticated requests pass with the user header, others get 401")
-    func nginxAuthRequest() throws {
+    @Test("nginx auth_request in front of an upstream, asking over TCP or a unix socket: authenticated requests pass with the user header, others get 401",
+          arguments: [false, true])
+    func nginxAuthRequest(overUnixSocket: Bool) throws {
         let nginx = ProcessInfo.processInfo.environment["CRTAUTH_TEST_NGINX"] ?? "/usr/sbin/nginx"
         guard FileManager.default.isExecutableFile(atPath: nginx) else {
             throw ProcessError(message: "nginx is not installed (\(nginx)); run the tests with ./scripts/test")
@@ -88,6 +89,16 @@ struct GatewayTests {
         defer { upstream.child.stop() }
         let gateway = try GatewayProcess(enrolled.dir)
         defer { gateway.stop() }
+        // The checks go to a second gateway on a unix socket (same data: same secret and keys).
+        let socket = enrolled.dir.file("gw.sock")
+        var checker: ChildProcess?
+        defer { checker?.stop() }
+        if overUnixSocket {
+            let log = enrolled.dir.file("unix-gateway.log")
+            checker = try ChildProcess(try crtauthExecutable(), ["serve", "--listen", "unix:" + socket, "--server-name", "127.0.0.1", "--data-dir", gateway.dataDirectory], output: log)
+            try #require(waitForLine(in: log, matching: ": listening on unix:" + socket, timeout: 30) != nil)
+        }
+        let check = overUnixSocket ? "http://unix:\(socket):/_auth/check" : "http://127.0.0.1:\(gateway.port)/_auth/check"
         let port = try freePort()
         let prefix = enrolled.dir.file("nginx")
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
@@ -97,7 +108,7 @@ struct GatewayTests {
                     location = /_auth { proxy_pass http://127.0.0.1:\(gateway.port); }
                     location = /auth-check {
                         internal;
-                        proxy_pass http://127.0.0.1:\(gateway.port)/_auth/check;
+                        proxy_pass \(check);
                         proxy_pass_request_body off;
                         proxy_set_header Content-Length "";
                     }
@@ -126,6 +137,34 @@ struct GatewayTests {
         #expect(output.hasPrefix("200\n"))
         let badToken = try curl("http://127.0.0.1:\(port)/app", headers: ["Authorization: chap:AXTOnotatoken"])
         #expect(badToken.status == 401)
+        if overUnixSocket {
+            checker?.stop()
+            #expect(!FileManager.default.fileExists(atPath: socket), "the socket file goes when the gateway stops")
+        }
+    }
+
+    @Test("--listen unix:PATH makes the socket 0660, replaces a socket file left behind, refuses a path that holds anything else and leaves that alone")
+    func unixSocketPath() throws {
+        let enrolled = try Enrolled()
+        let socket = enrolled.dir.file("gw.sock")
+        for round in 1...2 {
+            // Killed, the first leaves its socket file behind; the second starts over it.
+            let log = enrolled.dir.file("unix-\(round).log")
+            let gateway = try ChildProcess(try crtauthExecutable(), ["serve", "--listen", "unix:" + socket, "--data-dir", enrolled.dir.file("data")], output: log)
+            try #require(waitForLine(in: log, matching: ": listening on unix:" + socket, timeout: 30) != nil, "round \(round)")
+            var info = stat()
+            #expect(lstat(socket, &info) == 0 && info.st_mode & 0o777 == 0o660, "the gateway's group may connect, nobody else")
+            _ = gateway.kill(signal: SIGKILL)
+            gateway.stop()
+        }
+        let file = enrolled.dir.file("not-a-socket")
+        try "keep me".write(toFile: file, atomically: true, encoding: .utf8)
+        let refusedLog = enrolled.dir.file("refused.log")
+        let refused = try ChildProcess(try crtauthExecutable(), ["serve", "--listen", "unix:" + file, "--data-dir", enrolled.dir.file("data")], output: refusedLog)
+        defer { refused.stop() }
+        #expect(waitForLine(in: refusedLog, matching: "exists and is not a socket", timeout: 30) != nil)
+        #expect(refused.wait() != 0)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me")
     }
 
     @Test("the secret file: created 0600; refused when group-readable; rotated on SIGHUP without a restart")

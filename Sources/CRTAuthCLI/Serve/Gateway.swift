@@ -135,16 +135,33 @@ struct Gateway {
 
         let scheme = certificates == nil ? "http" : "https"
         if certificates == nil, settings.listensBeyondLoopback {
-            logger.warning("serving plain HTTP on \(settings.host): tokens and signatures cross the network readable; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1")
+            logger.warning("serving plain HTTP on \(settings.listenDescription): tokens and signatures cross the network readable; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1")
+        }
+        let bindAddress: BindAddress
+        switch settings.listen {
+        case .tcp(let host, let port):
+            bindAddress = .hostname(host, port: port)
+        case .unix(let path):
+            // A socket file left by an earlier run is replaced; anything else there stays.
+            var status = stat()
+            if lstat(path, &status) == 0, status.st_mode & S_IFMT != S_IFSOCK {
+                throw CLIFailure(message: "--listen unix:\(path): that path exists and is not a socket; remove it or choose another")
+            }
+            bindAddress = .unixDomainSocket(path: path)
         }
         let app = Application(
             router: router,
             server: try self.serverBuilder(certificates, fastPath: fastPath),
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            configuration: .init(address: bindAddress, serverName: nil),
             onServerRunning: { channel in
-                let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
+                let address = switch settings.listen {
+                case .tcp(let host, let port): scheme + "://" + (channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)")
+                case .unix(let path): "unix:" + path
+                }
+                // Connecting takes write permission: the gateway's group may (nginx's user joins it), others not.
+                if case .unix(let path) = settings.listen { chmod(path, 0o660) }
                 // Scripts and tests read this line to learn the port.
-                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on \(scheme)://\(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
+                FileHandle.standardOutput.write(Data("crtauth serve \(crtauthVersion): listening on \(address) (server name \(settings.serverName), store \(settings.store), schemes \(settings.schemes.map(\.rawValue).sorted().joined(separator: ",")))\n".utf8))
             },
             logger: logger
         )
@@ -155,6 +172,11 @@ struct Gateway {
         if let certificates { watched.append(.init(name: "TLS certificate", paths: [certificates.certificatePath, certificates.keyPath], reload: certificates.reload)) }
         let watcher = ReloadWatcher(watched: watched, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app, watcher] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer {
+            // The socket file goes with the listener, as nginx's does (and only a socket file).
+            var status = stat()
+            if case .unix(let path) = settings.listen, lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+        }
         do {
             try await group.run()
         } catch {

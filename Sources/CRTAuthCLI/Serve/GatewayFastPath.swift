@@ -46,6 +46,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let upstream: Upstream
         let accessLogger: Logger?
         let metrics: RequestMetrics
+        /// Each event loop's tokens found authentic.
+        let tokenCaches = EventLoopLocal { ChapTokenCache() }
 
         init(chap: ChapTokenAuthenticator, authentication: CRTAuthMiddleware<CRTAuthRequestContext>, clock: @escaping @Sendable () -> UInt64,
              handshakePath: String, routerPaths: ExemptPaths, upstream: Upstream, accessLogger: Logger?, metrics: RequestMetrics) {
@@ -92,6 +94,8 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var client: ReverseProxy.Client?
     /// The idle upstream connections of this connection's event loop, once one was needed.
     private var idleUpstreams: UpstreamConnectionPool.IdleConnections?
+    /// The tokens this connection's event loop has found authentic.
+    private var tokenCache: ChapTokenCache?
     /// Requests handed to the router whose answer has not ended.
     private var routerOwed = 0
     /// The parts of a request handed to the router are still arriving.
@@ -124,7 +128,10 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         self.routerNeeded = eventLoop.makePromise()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.peer = context.channel.remoteAddress }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.peer = context.channel.remoteAddress
+        self.tokenCache = self.configuration.tokenCaches.value(on: context.eventLoop)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.stopWatchingDeadline()
@@ -198,7 +205,7 @@ final class GatewayFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case (_, .proxy) where Self.proxiedMethods.contains(head.method): answer = Answer.proxy
         default: return nil
         }
-        guard case .success(let identity)? = try? self.configuration.chap.authenticate(authorization: [authorization], now: self.configuration.clock())
+        guard case .success(let identity)? = try? self.configuration.chap.authenticate(authorization: authorization, now: self.configuration.clock(), cache: self.tokenCache)
         else { return nil }
         return Admitted(head: head, path: path, answer: answer(identity), fields: .init(user: identity.username, key: identity.keyFingerprint, scheme: identity.scheme), started: started)
     }

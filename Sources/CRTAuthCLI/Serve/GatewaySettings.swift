@@ -9,8 +9,15 @@ import SSHKeys
 /// The gateway's effective settings: each from a flag, a `CRTAUTH_*` variable, the
 /// configuration file or its default, checked.
 struct GatewaySettings {
-    var host: String
-    var port: Int
+    /// Where the gateway's listener accepts connections.
+    enum Listen: Equatable {
+        case tcp(host: String, port: Int)
+        /// A unix-domain socket (`unix:PATH`, as nginx writes it): for a proxy on this machine,
+        /// such as nginx's `auth_request`, which then skips TCP on every check.
+        case unix(path: String)
+    }
+
+    var listen: Listen
     var serverName: String
     /// Where `/healthz`, `/readyz` and `/metrics` are served instead of the public listener.
     var adminListen: (host: String, port: Int)?
@@ -46,7 +53,16 @@ struct GatewaySettings {
 
     init(_ configuration: GatewayConfiguration) throws {
         let listen = try configuration.text(.listen) ?? "127.0.0.1:8080"
-        (self.host, self.port) = try Self.parseListen(listen, option: "--listen")
+        if listen.hasPrefix("unix:") {
+            let path = String(listen.dropFirst(5))
+            guard !path.isEmpty, !path.utf8.contains(0), path.utf8.count < 108 else {
+                throw CLIFailure(message: "--listen unix:PATH takes the socket's path (shorter than 108 bytes), not '\(listen)'")
+            }
+            self.listen = .unix(path: path)
+        } else {
+            let (host, port) = try Self.parseListen(listen, option: "--listen")
+            self.listen = .tcp(host: host, port: port)
+        }
         self.adminListen = try configuration.text(.adminListen).map { try Self.parseListen($0, option: "--admin-listen") }
         switch (try configuration.text(.tlsCertificate), try configuration.text(.tlsKey)) {
         case (let certificate?, let key?): self.tls = (certificate, key)
@@ -76,7 +92,7 @@ struct GatewaySettings {
         self.upstreamTimeout = try configuration.number(.upstreamTimeout) ?? 60
         guard self.upstreamTimeout > 0 else { throw CLIFailure(message: "upstream-timeout must be a positive number of seconds") }
         self.trustedProxies = try (configuration.list(.trustedProxies) ?? []).map { text in
-            guard let range = NetworkRange(text) else { throw CLIFailure(message: "--trusted-proxy takes an address or a CIDR network (10.0.0.0/8, ::1), not '\(text)'") }
+            guard let range = NetworkRange(text) else { throw CLIFailure(message: "--trusted-proxy takes an address, a CIDR network (10.0.0.0/8, ::1) or unix, not '\(text)'") }
             return range
         }
         switch try configuration.text(.tokenFormat) ?? "v1" {
@@ -128,12 +144,10 @@ struct GatewaySettings {
         case "stderr": self.accessLog = .standardError
         case let path: self.accessLog = .file(path)
         }
-        if let name = try configuration.text(.serverName) {
-            self.serverName = name
-        } else if self.host == "0.0.0.0" || self.host == "::" {
-            self.serverName = ProcessInfo.processInfo.hostName
-        } else {
-            self.serverName = self.host
+        switch (try configuration.text(.serverName), self.listen) {
+        case (let name?, _): self.serverName = name
+        case (nil, .tcp(let host, _)) where host != "0.0.0.0" && host != "::": self.serverName = host
+        case (nil, _): self.serverName = ProcessInfo.processInfo.hostName
         }
     }
 
@@ -146,7 +160,7 @@ struct GatewaySettings {
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         } else {
-            throw CLIFailure(message: "\(option) takes HOST:PORT (or [IPv6]:PORT), not '\(text)'")
+            throw CLIFailure(message: "\(option) takes HOST:PORT (or [IPv6]:PORT\(option == "--listen" ? ", or unix:PATH" : "")), not '\(text)'")
         }
         guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else {
             throw CLIFailure(message: "\(option) takes HOST:PORT with a port from 0 to 65535, not '\(text)'")
@@ -156,7 +170,16 @@ struct GatewaySettings {
 
     /// Whether clients outside this machine can reach the listener.
     var listensBeyondLoopback: Bool {
-        !(self.host == "localhost" || self.host == "::1" || self.host.hasPrefix("127."))
+        guard case .tcp(let host, _) = self.listen else { return false }
+        return !(host == "localhost" || host == "::1" || host.hasPrefix("127."))
+    }
+
+    /// The listener as `--listen` takes it.
+    var listenDescription: String {
+        switch self.listen {
+        case .tcp(let host, let port): Self.address(host, port)
+        case .unix(let path): "unix:" + path
+        }
     }
 
     var accessLogDescription: String {
@@ -176,7 +199,7 @@ struct GatewaySettings {
     /// line saying where its value came from; the store's password redacted.
     func printed(_ configuration: GatewayConfiguration) throws -> String {
         let values: [(GatewayOption, Any?)] = [
-            (.listen, Self.address(self.host, self.port)), (.serverName, self.serverName),
+            (.listen, self.listenDescription), (.serverName, self.serverName),
             (.adminListen, self.adminListen.map { Self.address($0.host, $0.port) }), (.tlsCertificate, self.tls?.certificate), (.tlsKey, self.tls?.key),
             (.dataDirectory, self.dataDirectory), (.secretFile, self.secretFile), (.store, self.store.description),
             (.passwordFile, self.passwordFile), (.upstream, self.upstream), (.upstreamCA, self.upstreamCA),

@@ -36,9 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("print-config"), help: "Print the effective settings (flags, then CRTAUTH_* variables, then the file, then defaults) with where each came from, secrets redacted, and exit.")
     var printConfig = false
 
-    @Option(help: "Address to listen on (HOST:PORT; port 0 picks a free one). Default 127.0.0.1:8080.")
+    @Option(help: "Address to listen on (HOST:PORT; port 0 picks a free one), or unix:PATH for a unix-domain socket (a proxy on this machine). Default 127.0.0.1:8080.")
     var listen: String?
-    @Option(name: .customLong("server-name"), help: "The host name clients connect to (checked in challenges). Default: the listen host, or this machine's name when listening on all addresses.")
+    @Option(name: .customLong("server-name"), help: "The host name clients connect to (checked in challenges). Default: the listen host, or this machine's name when listening on all addresses or a unix socket.")
     var serverName: String?
     @Option(name: .customLong("admin-listen"), help: "Serve /healthz (liveness), /readyz (store and upstream answer) and /metrics here (HOST:PORT) instead of on --listen, where those paths then go upstream like any other.")
     var adminListen: String?
@@ -60,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
     var upstreamCA: String?
     @Option(name: .customLong("upstream-timeout"), help: "Seconds the upstream may take to send its response head; then 504. Default 60.")
     var upstreamTimeout: Int?
-    @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR network, repeatable) whose X-Forwarded-* and Forwarded headers are extended; anyone else's are replaced.")
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (address, CIDR network, or unix for peers of a unix-domain socket; repeatable) whose X-Forwarded-* and Forwarded headers are extended; anyone else's are replaced.")
     var trustedProxies: [String] = []
     @Option(name: .customLong("token-format"), help: "Tokens issued: v1 (Java-compatible) or v0 (Python-compatible). Default v1.")
     var tokenFormat: String?

@@ -2,7 +2,6 @@ import CRTAuthHummingbird
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 
 /// Keep-alive HTTP/1.1 connections to the upstream, kept per event loop. A request borrows one
 /// on its client connection's event loop, so that both are served by one thread without locks
@@ -23,8 +22,8 @@ final class UpstreamConnectionPool: Sendable {
     let proxy: ReverseProxy
     /// For an `https://` upstream.
     let tls: NIOSSLContext?
-    /// Each event loop's idle connections; a loop's list is used on that loop only.
-    private let idle = Mutex<[ObjectIdentifier: IdleConnections]>([:])
+    /// Each event loop's idle connections (``idleConnections(of:)``).
+    private let idle = EventLoopLocal { IdleConnections() }
 
     /// One event loop's idle connections, most recently used last. Used on its loop only.
     final class IdleConnections: @unchecked Sendable {
@@ -53,15 +52,7 @@ final class UpstreamConnectionPool: Sendable {
     }
 
     /// The idle connections of `eventLoop` (looked up once per client connection).
-    func idleConnections(of eventLoop: any EventLoop) -> IdleConnections {
-        let key = ObjectIdentifier(eventLoop)
-        return self.idle.withLock { idle in
-            if let list = idle[key] { return list }
-            let list = IdleConnections()
-            idle[key] = list
-            return list
-        }
-    }
+    func idleConnections(of eventLoop: any EventLoop) -> IdleConnections { self.idle.value(on: eventLoop) }
 
     /// A new connection on `eventLoop`, which goes back to `home` (that loop's list) when released.
     func connect(on eventLoop: any EventLoop, home: IdleConnections) -> EventLoopFuture<UpstreamConnection> {
