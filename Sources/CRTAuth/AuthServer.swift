@@ -332,6 +332,6 @@ public struct AuthServer: Sendable {
         return .success(token.username)
     }
 
-    /// The secrets tokens are checked with, as an identity: it changes when they are rotated.
-    package var secretsIdentity: ObjectIdentifier { ObjectIdentifier(self.prepared) }
+    /// The secrets tokens are checked with: a new object when they are rotated.
+    var secrets: PreparedSecrets { self.prepared }
 }

@@ -10,7 +10,9 @@ public final class ChapTokenCache {
     /// Entries kept; the cache empties when it would hold more.
     public static let capacity = 1024
 
-    private var secrets: ObjectIdentifier?
+    /// The secrets the kept tokens were checked with (held, so that no other object can take
+    /// their place in memory and pass for them).
+    private var secrets: PreparedSecrets?
     private var tokens: [String: AuthServer.AuthenticToken] = [:]
 
     public init() {}
@@ -18,9 +20,9 @@ public final class ChapTokenCache {
     /// `validateToken` of `token` (found in the `Authorization` value `authorization`), its
     /// MAC checked only the first time.
     func validate(_ token: Substring, authorization: String, server: AuthServer, now: UInt64) throws -> AuthenticationOutcome<String> {
-        if self.secrets != server.secretsIdentity {
+        if self.secrets !== server.secrets {
             self.tokens.removeAll()
-            self.secrets = server.secretsIdentity
+            self.secrets = server.secrets
         }
         if let known = self.tokens[authorization] { return AuthServer.outcome(of: known, now: now) }
         guard let authentic = try server.authenticToken(String(token)) else {
