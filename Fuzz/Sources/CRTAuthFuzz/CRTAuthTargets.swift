@@ -53,6 +53,15 @@ let crtauthTargets: [FuzzTarget] = [
         if let parsed {
             require((try? CRTAuthToken(decoding: parsed.encoded)) == parsed, "a token encoded again decodes to another")
         }
+        // The gateway's cache of authentic tokens decides as the server does, the first time
+        // (the check) and the second (the kept token).
+        let authenticator = ChapTokenAuthenticator(server: { FuzzServer.server })
+        let cache = ChapTokenCache()
+        let uncached = "\(String(describing: try? authenticator.authenticate(authorization: "chap:" + input, now: FuzzServer.now)))"
+        for _ in 0..<2 {
+            let cached = "\(String(describing: try? authenticator.authenticate(authorization: "chap:" + input, now: FuzzServer.now, cache: cache)))"
+            require(cached == uncached, "the token cache decided otherwise than the server: \(cached) against \(uncached)")
+        }
     },
     FuzzTarget(name: "crtauth-handshake") { bytes in
         // `X-CHAP` values as the endpoint gets them: each line one value.
