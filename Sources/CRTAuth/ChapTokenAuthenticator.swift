@@ -19,14 +19,19 @@ public struct ChapTokenAuthenticator: RequestAuthenticator {
     /// (a token needs no store): `nil` when none holds a chap token. With a `cache` (of the
     /// calling thread), a token found authentic before is not checked again.
     public func authenticate(authorization values: [String], now: UInt64, cache: ChapTokenCache? = nil) throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
-        guard let first = values.first, ChapAuthorization.token(in: first) != nil else { return nil }
+        guard let first = values.first, let token = ChapAuthorization.token(in: first) else { return nil }
         guard values.count == 1 else { throw CRTAuthError(.malformed, "more than one Authorization header") }
-        return try self.authenticate(authorization: first, now: now, cache: cache)
+        return try self.decide(token, authorization: first, now: now, cache: cache)
     }
 
     /// The same for a request's one `Authorization` value.
     public func authenticate(authorization first: String, now: UInt64, cache: ChapTokenCache? = nil) throws -> AuthenticationOutcome<AuthenticatedIdentity>? {
         guard let token = ChapAuthorization.token(in: first) else { return nil }
+        return try self.decide(token, authorization: first, now: now, cache: cache)
+    }
+
+    /// The decision on `token`, found in the `Authorization` value `first`.
+    private func decide(_ token: Substring, authorization first: String, now: UInt64, cache: ChapTokenCache?) throws -> AuthenticationOutcome<AuthenticatedIdentity> {
         let outcome: AuthenticationOutcome<String>
         do {
             if let cache {

@@ -143,8 +143,7 @@ struct Gateway {
             bindAddress = .hostname(host, port: port)
         case .unix(let path):
             // A socket file left by an earlier run is replaced; anything else there stays.
-            var status = stat()
-            if lstat(path, &status) == 0, status.st_mode & S_IFMT != S_IFSOCK {
+            if Self.isSocket(path) == false {
                 throw CLIFailure(message: "--listen unix:\(path): that path exists and is not a socket; remove it or choose another")
             }
             bindAddress = .unixDomainSocket(path: path)
@@ -174,8 +173,7 @@ struct Gateway {
         let group = ServiceGroup(configuration: .init(services: [app, watcher] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer {
             // The socket file goes with the listener, as nginx's does (and only a socket file).
-            var status = stat()
-            if case .unix(let path) = settings.listen, lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+            if case .unix(let path) = settings.listen, Self.isSocket(path) == true { unlink(path) }
         }
         do {
             try await group.run()
@@ -186,6 +184,13 @@ struct Gateway {
         }
         try? await client?.shutdown()
         try? await perRequest?.jwks?.shutdown()
+    }
+
+    /// Whether `path` is a socket; nil when nothing is there.
+    static func isSocket(_ path: String) -> Bool? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        return status.st_mode & S_IFMT == S_IFSOCK
     }
 
     /// Longest request head (request line and header fields together) read; longer is a 431.

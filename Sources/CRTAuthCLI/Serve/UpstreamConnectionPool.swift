@@ -47,8 +47,7 @@ final class UpstreamConnectionPool: Sendable {
     init(proxy: ReverseProxy, tls: NIOSSLContext?) {
         self.proxy = proxy
         self.tls = tls
-        let timeout = proxy.configuration.responseTimeout.components
-        self.responseTimeout = .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
+        self.responseTimeout = TimeAmount(proxy.configuration.responseTimeout)
     }
 
     /// The idle connections of `eventLoop` (looked up once per client connection).
